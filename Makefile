@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` (the main job on the embedded demo corpus) and
+# `make test` (the whole test suite). Both create .venv and install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+KEDRO := $(VENV)/bin/kedro
+PIP_INSTALL := $(PIP) install --quiet --constraint constraints.txt
+# The main job. Until the `dfpo` pipeline exists this is ingestion and its report.
+RUN_PIPELINE ?= ingestion
+PYTEST_ARGS ?=
+
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test install install-test lint demo-corpus clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e ".[test]"
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(KEDRO) run --pipelines=$(RUN_PIPELINE)
+
+test: install-test
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests scripts benchmarks
+	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+
+demo-corpus: $(PY)
+	$(PY) scripts/build_demo_corpus.py
+
+clean-venv:
+	rm -rf $(VENV)
