@@ -32,9 +32,13 @@ https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration""
 # CONFIG_LOADER_CLASS = OmegaConfigLoader
 
 # Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor.
+# `oc.env` lets the benchmark catalog read the corpus directory from $BIOIE_CORPORA.
+from omegaconf.resolvers import oc  # noqa: E402
+
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    "custom_resolvers": {"oc.env": oc.env},
     # "config_patterns": {
     #     "spark" : ["spark*/"],
     #     "parameters": ["parameters*", "parameters*/**", "**/parameters*"],

@@ -38,14 +38,17 @@ class SkippedRecord:
 
 @dataclass(slots=True)
 class ReadResult:
-    """The documents of one corpus split and every record that was skipped while reading it."""
+    """The documents of one corpus split, every record skipped while reading it, and every
+    annotation kept with a correction (e.g. stray whitespace around a mention string)."""
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[SkippedRecord] = field(default_factory=list)
+    corrections: list[SkippedRecord] = field(default_factory=list)
 
     def extend(self, other: ReadResult) -> None:
         self.documents.extend(other.documents)
         self.skipped.extend(other.skipped)
+        self.corrections.extend(other.corrections)
 
 
 def read_text_file(path: str | Path) -> str:
