@@ -1,0 +1,95 @@
+"""The Kedro project as users drive it: the registry, `kedro run` per environment, cheap imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bioie_kedro.corpora.pubtator import read_pubtator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+
+
+def run(args: list[str], env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true", **(env or {})}
+    return subprocess.run(args, cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_registry_finds_pipelines_without_importing_torch():
+    code = (
+        "import sys\n"
+        "from kedro.framework.startup import bootstrap_project\n"
+        f"bootstrap_project({str(PROJECT_ROOT)!r})\n"
+        "from kedro.framework.project import pipelines\n"
+        "names = sorted(pipelines)\n"
+        "print(names, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    result = run([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("False False"), result.stdout
+    assert "'ingestion'" in result.stdout and "'__default__'" in result.stdout
+
+
+def test_kedro_registry_list_cli():
+    result = run([KEDRO, "registry", "list"])
+    assert result.returncode == 0, result.stderr
+    assert "- ingestion" in result.stdout
+
+
+def test_kedro_run_test_env_on_demo_corpus(tmp_path):
+    result = run([KEDRO, "run", "--env", "test", "--pipelines", "ingestion", "--params", f"data_root={tmp_path}"])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())
+    demo_dir = PROJECT_ROOT / "data" / "01_raw" / "demo"
+    for split in ("train", "dev", "test"):
+        expected = read_pubtator(demo_dir / f"demo_{split}.PubTator.txt", source="demo", split=split).documents
+        counts = report["corpora"]["demo"][split]
+        assert counts["documents"] == len(expected)
+        assert counts["mentions"] == sum(len(d.entities) for d in expected)
+        assert counts["relations_per_type"] == {"CID": sum(len(d.relations) for d in expected)}
+        assert counts["entities_cut_by_sentence_boundary"] == 0
+        assert (tmp_path / "03_primary" / "documents" / "demo" / f"{split}.parquet").is_file()
+    assert report["corpora"]["demo"]["train"]["documents"] >= 30
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_benchmark_ingestion_counts_on_real_corpora(shared_data, tmp_path):
+    result = run(
+        [KEDRO, "run", "--env=benchmark", "--pipelines=ingestion", "--params", f"data_root={tmp_path}"],
+        env={"BIOIE_CORPORA": str(shared_data)},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    corpora = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())["corpora"]
+
+    ncbi = corpora["ncbi_disease"]
+    assert [ncbi[s]["documents"] for s in ("train", "dev", "test")] == [592, 100, 100]
+    assert [ncbi[s]["mentions"] for s in ("train", "dev", "test")] == [5134, 787, 960]
+    (dup,) = ncbi["train"]["skipped"]
+    assert dup["record"].startswith("8528200") and "duplicate" in dup["reason"]
+
+    cdr = corpora["bc5cdr"]
+    assert [cdr[s]["documents"] for s in ("train", "dev", "test")] == [500, 500, 500]
+    assert [cdr[s]["mentions_per_type"]["Chemical"] for s in ("train", "dev", "test")] == [5203, 5347, 5385]
+    assert [cdr[s]["mentions_per_type"]["Disease"] for s in ("train", "dev", "test")] == [4182, 4244, 4424]
+    assert [cdr[s]["relations_per_type"]["CID"] for s in ("train", "dev", "test")] == [1038, 1012, 1066]
+
+    ddi = corpora["ddi"]
+    assert (ddi["train"]["documents"], ddi["train"]["relations"]) == (714, 4021)
+    assert (ddi["test"]["documents"], ddi["test"]["relations"]) == (191, 979)
+
+    chemprot = corpora["chemprot"]
+    assert [chemprot[s]["relations"] for s in ("train", "dev", "test")] == [4157, 2416, 3458]
+
+    for corpus in corpora.values():
+        for split in corpus.values():
+            assert split["entity_text_mismatches"] == 0
+    for name in ("ncbi_disease", "bc5cdr"):
+        for split in corpora[name].values():
+            assert split["entities_cut_by_sentence_boundary"] == 0, split["examples_cut_by_sentence_boundary"]
