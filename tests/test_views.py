@@ -446,3 +446,24 @@ def test_ncbi_dev_round_trip():
     assert sum(len(entities) for entities in back.values()) == 787
     for doc in docs:
         assert triples(back[doc.id]) == triples(doc.entities)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name", ["NCBIdevelopset_corpus.txt"])
+def test_ncbi_pubtator_dev_documents_tags_documents(shared_data, name):
+    """The ingestion path: PubTator documents -> our sentences/tokens -> IOB2 -> entities."""
+    from bioie_kedro.corpora.pubtator import read_pubtator
+    from bioie_kedro.segmentation import segment_document
+
+    docs = [segment_document(d) for d in read_pubtator(shared_data / "ncbi_disease" / name, source="n", split="dev").documents]
+    tagged, report = to_iob2(docs)
+    # the policy's exceptions on this split, all counted: nothing overlaps, nothing crosses a
+    # sentence, no boundary falls inside a token
+    assert (report.overlapping_dropped, report.cross_sentence_dropped, report.boundary_expanded) == (0, 0, 0)
+    assert report.tagged == 787
+    by_doc: dict[str, list[list[str]]] = {}
+    for sentence in tagged:
+        by_doc.setdefault(sentence.document_id, []).append(sentence.tags)
+    for doc in docs:
+        decoded = entities_from_iob2(doc, by_doc[doc.id])
+        assert triples(decoded) == triples(doc.entities), doc.id
