@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from bioie_kedro.corpora.bioc import (
 )
 from bioie_kedro.schema import Document, Entity, Normalization, Passage, Relation
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# The real corpora: <project root>/../shared/data, or $BIOIE_SHARED_DATA as in tests/conftest.py.
+SHARED_DATA = Path(
+    os.environ.get(
+        "BIOIE_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    )
+)
 
 TITLE = "Ocular and auditory toxicity of desferrioxamine."
 ABSTRACT = "Naloxone caused hypotension."
@@ -414,20 +420,28 @@ def test_document_id_falls_back_to_pmid(tmp_path):
     assert result.documents[0].passages[0].id == "31415-title"
 
 
-def test_identical_repeated_document_is_skipped_and_a_different_one_is_an_error(tmp_path):
+def test_repeated_document_id_is_skipped_keeping_the_first(tmp_path):
     directory = tmp_path / "docs"
     directory.mkdir()
     _write(directory, "a.json", json.dumps(_bioc_json_document("d1")))
     _write(directory, "b.json", json.dumps(_bioc_json_document("d1")))
-    result = read_bioc_json(directory, source="s", split="t")
-    assert [doc.id for doc in result.documents] == ["d1"]
-    assert [(s.record, s.file) for s in result.skipped] == [("d1", str(directory / "b.json"))]
-
     _write(directory, "c.json", json.dumps(_bioc_json_document("d1", title="Another title.")))
-    with pytest.raises(
-        CorpusFormatError, match=r"c\.json, record d1: document id 'd1' was already read"
-    ):
-        read_bioc_json(directory, source="s", split="t")
+    result = read_bioc_json(directory, source="s", split="t")
+    assert [(doc.id, doc.text) for doc in result.documents] == [
+        ("d1", "BRCA1 binds NFKB1 in mice.")
+    ]
+    assert result.skipped == [
+        SkippedRecord(
+            str(directory / "b.json"),
+            "d1",
+            "duplicate document id; identical to the first occurrence (in a.json), which is kept",
+        ),
+        SkippedRecord(
+            str(directory / "c.json"),
+            "d1",
+            "duplicate document id; differs from the first occurrence (in a.json), which is kept",
+        ),
+    ]
 
 
 def test_place_passages():
