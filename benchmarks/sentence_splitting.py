@@ -46,11 +46,19 @@ def spacy_segment(docs: list[Document]) -> list[Document]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
     args = parser.parse_args()
     splitter = SentenceSplitter()
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("| split | docs | entities | sentences (ours / spaCy) | entities cut (ours / spaCy) | time s (ours / spaCy) |")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        "| split | docs | entities | sentences (ours / spaCy) | entities cut (ours / spaCy) | time s (ours / spaCy) |"
+    )
     print("|---|---|---|---|---|---|")
     totals = [0, 0]
     for name, relative in FILES.items():

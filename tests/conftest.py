@@ -20,5 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def shared_data() -> Path:
     """The real corpora; tests that need them skip with a reason when they are absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real corpora not found at {SHARED_DATA} (set BIOIE_SHARED_DATA or place ../shared/data)")
+        pytest.skip(
+            f"real corpora not found at {SHARED_DATA} (set BIOIE_SHARED_DATA or place ../shared/data)"
+        )
     return SHARED_DATA

@@ -16,9 +16,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 
-def run(args: list[str], env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true", **(env or {})}
-    return subprocess.run(args, cwd=PROJECT_ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        args,
+        check=False,
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_registry_finds_pipelines_without_importing_torch():
@@ -43,12 +53,25 @@ def test_kedro_registry_list_cli():
 
 
 def test_kedro_run_test_env_on_demo_corpus(tmp_path):
-    result = run([KEDRO, "run", "--env", "test", "--pipelines", "ingestion", "--params", f"data_root={tmp_path}"])
+    result = run(
+        [
+            KEDRO,
+            "run",
+            "--env",
+            "test",
+            "--pipelines",
+            "ingestion",
+            "--params",
+            f"data_root={tmp_path}",
+        ]
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())
     demo_dir = PROJECT_ROOT / "data" / "01_raw" / "demo"
     for split in ("train", "dev", "test"):
-        expected = read_pubtator(demo_dir / f"demo_{split}.PubTator.txt", source="demo", split=split).documents
+        expected = read_pubtator(
+            demo_dir / f"demo_{split}.PubTator.txt", source="demo", split=split
+        ).documents
         counts = report["corpora"]["demo"][split]
         assert counts["documents"] == len(expected)
         assert counts["mentions"] == sum(len(d.entities) for d in expected)
@@ -62,11 +85,20 @@ def test_kedro_run_test_env_on_demo_corpus(tmp_path):
 @pytest.mark.slow
 def test_benchmark_ingestion_counts_on_real_corpora(shared_data, tmp_path):
     result = run(
-        [KEDRO, "run", "--env=benchmark", "--pipelines=ingestion", "--params", f"data_root={tmp_path}"],
+        [
+            KEDRO,
+            "run",
+            "--env=benchmark",
+            "--pipelines=ingestion",
+            "--params",
+            f"data_root={tmp_path}",
+        ],
         env={"BIOIE_CORPORA": str(shared_data)},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    corpora = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())["corpora"]
+    corpora = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())[
+        "corpora"
+    ]
 
     ncbi = corpora["ncbi_disease"]
     assert [ncbi[s]["documents"] for s in ("train", "dev", "test")] == [592, 100, 100]
@@ -76,9 +108,21 @@ def test_benchmark_ingestion_counts_on_real_corpora(shared_data, tmp_path):
 
     cdr = corpora["bc5cdr"]
     assert [cdr[s]["documents"] for s in ("train", "dev", "test")] == [500, 500, 500]
-    assert [cdr[s]["mentions_per_type"]["Chemical"] for s in ("train", "dev", "test")] == [5203, 5347, 5385]
-    assert [cdr[s]["mentions_per_type"]["Disease"] for s in ("train", "dev", "test")] == [4182, 4244, 4424]
-    assert [cdr[s]["relations_per_type"]["CID"] for s in ("train", "dev", "test")] == [1038, 1012, 1066]
+    assert [cdr[s]["mentions_per_type"]["Chemical"] for s in ("train", "dev", "test")] == [
+        5203,
+        5347,
+        5385,
+    ]
+    assert [cdr[s]["mentions_per_type"]["Disease"] for s in ("train", "dev", "test")] == [
+        4182,
+        4244,
+        4424,
+    ]
+    assert [cdr[s]["relations_per_type"]["CID"] for s in ("train", "dev", "test")] == [
+        1038,
+        1012,
+        1066,
+    ]
 
     ddi = corpora["ddi"]
     assert (ddi["train"]["documents"], ddi["train"]["relations"]) == (714, 4021)
@@ -92,4 +136,6 @@ def test_benchmark_ingestion_counts_on_real_corpora(shared_data, tmp_path):
             assert split["entity_text_mismatches"] == 0
     for name in ("ncbi_disease", "bc5cdr"):
         for split in corpora[name].values():
-            assert split["entities_cut_by_sentence_boundary"] == 0, split["examples_cut_by_sentence_boundary"]
+            assert split["entities_cut_by_sentence_boundary"] == 0, split[
+                "examples_cut_by_sentence_boundary"
+            ]

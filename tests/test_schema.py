@@ -36,13 +36,19 @@ def make_doc(**overrides) -> Document:
         ],
         "entities": [
             Entity("T1", "Chemical", "Cisplatin", [(0, 9)], [Normalization("MESH", "D002945")]),
-            Entity("T2", "Disease", "nephrotoxicity", [(17, 31)], [Normalization("MESH", "D007674")]),
+            Entity(
+                "T2", "Disease", "nephrotoxicity", [(17, 31)], [Normalization("MESH", "D007674")]
+            ),
             # discontinuous: "Renal … damage"
-            Entity("T3", "Disease", "Renal damage", [(33, 38), (51, 57)], [], {"note": "discontinuous"}),
+            Entity(
+                "T3", "Disease", "Renal damage", [(33, 38), (51, 57)], [], {"note": "discontinuous"}
+            ),
         ],
         "relations": [
             Relation("R1", "CID", "MESH:D002945", "MESH:D007674", "concept"),
-            Relation("R2", "causes", "T1", "T3", "mention", [Normalization("X", "1")], {"score": "0.9"}),
+            Relation(
+                "R2", "causes", "T1", "T3", "mention", [Normalization("X", "1")], {"score": "0.9"}
+            ),
         ],
         "sentences": [Sentence(0, 32, [(0, 9), (10, 16), (17, 31), (31, 32)])],
         "attributes": {"journal": "Demo J"},
@@ -78,7 +84,9 @@ def test_relation_to_unknown_entity_or_concept_is_rejected():
     with pytest.raises(DocumentValidationError, match="'T7' is not a entity"):
         validate_document(make_doc(relations=[Relation("R1", "x", "T1", "T7")]))
     with pytest.raises(DocumentValidationError, match="'MESH:D0' is not a concept"):
-        validate_document(make_doc(relations=[Relation("R1", "CID", "MESH:D0", "MESH:D007674", "concept")]))
+        validate_document(
+            make_doc(relations=[Relation("R1", "CID", "MESH:D0", "MESH:D007674", "concept")])
+        )
 
 
 def test_duplicate_ids_and_bad_sentences_are_rejected():
@@ -97,7 +105,10 @@ def test_passage_text_must_match():
 
 
 def test_parquet_round_trip_is_loss_free(tmp_path):
-    docs = [make_doc(), make_doc(id="9000002", entities=[], relations=[], sentences=[], attributes={})]
+    docs = [
+        make_doc(),
+        make_doc(id="9000002", entities=[], relations=[], sentences=[], attributes={}),
+    ]
     path = tmp_path / "docs.parquet"
     pq.write_table(documents_to_table(docs), path)
     table = pq.read_table(path)

@@ -6,7 +6,12 @@ import pytest
 
 from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.schema import Document, Entity, Passage, Sentence
-from bioie_kedro.segmentation import SentenceSplitter, segment_document, segmentation_stats, tokenize
+from bioie_kedro.segmentation import (
+    SentenceSplitter,
+    segment_document,
+    segmentation_stats,
+    tokenize,
+)
 
 
 def sentences(text: str, splitter: SentenceSplitter | None = None) -> list[str]:
@@ -54,7 +59,23 @@ def test_extra_abbreviations_and_lowercase_continuation():
 def test_tokenize_keeps_offsets_and_splits_punctuation():
     text = "5-FU (10 mg/kg) caused β-cell loss."
     tokens = [text[s:e] for s, e in tokenize(text)]
-    assert tokens == ["5", "-", "FU", "(", "10", "mg", "/", "kg", ")", "caused", "β", "-", "cell", "loss", "."]
+    assert tokens == [
+        "5",
+        "-",
+        "FU",
+        "(",
+        "10",
+        "mg",
+        "/",
+        "kg",
+        ")",
+        "caused",
+        "β",
+        "-",
+        "cell",
+        "loss",
+        ".",
+    ]
     assert tokenize(text, 6, 15) == [(6, 8), (9, 11), (11, 12), (12, 14), (14, 15)]
 
 
@@ -62,13 +83,21 @@ def test_segment_document_uses_passages_and_keeps_given_sentences():
     title, abstract = "Lithium toxicity.", "It was seen i.v. in rats. Renal failure followed."
     text = f"{title} {abstract}"
     doc = Document(
-        "1", "x", "train", text,
-        passages=[Passage("1-t", "title", title, [(0, 17)]), Passage("1-a", "abstract", abstract, [(18, len(text))])],
+        "1",
+        "x",
+        "train",
+        text,
+        passages=[
+            Passage("1-t", "title", title, [(0, 17)]),
+            Passage("1-a", "abstract", abstract, [(18, len(text))]),
+        ],
         entities=[Entity("T1", "Disease", "Renal failure", [(44, 57)])],
     )
     segmented = segment_document(doc)
     assert [text[s.start : s.end] for s in segmented.sentences] == [
-        "Lithium toxicity.", "It was seen i.v. in rats.", "Renal failure followed."
+        "Lithium toxicity.",
+        "It was seen i.v. in rats.",
+        "Renal failure followed.",
     ]
     assert segmented.sentences[0].tokens == [(0, 7), (8, 16), (16, 17)]
     assert doc.sentences == []  # the input is not modified
@@ -81,8 +110,14 @@ def test_segment_document_uses_passages_and_keeps_given_sentences():
 def test_stats_count_cut_entities_and_inner_token_boundaries():
     text = "Renal fail. Ure was bad"
     doc = Document(
-        "1", "x", "train", text,
-        entities=[Entity("T1", "Disease", "fail. Ure", [(6, 15)]), Entity("T2", "Disease", "ba", [(20, 22)])],
+        "1",
+        "x",
+        "train",
+        text,
+        entities=[
+            Entity("T1", "Disease", "fail. Ure", [(6, 15)]),
+            Entity("T2", "Disease", "ba", [(20, 22)]),
+        ],
     )
     stats = segmentation_stats([segment_document(doc)])
     assert stats.sentences == 2 and stats.entities == 2

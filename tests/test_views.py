@@ -455,11 +455,20 @@ def test_ncbi_pubtator_dev_documents_tags_documents(shared_data, name):
     from bioie_kedro.corpora.pubtator import read_pubtator
     from bioie_kedro.segmentation import segment_document
 
-    docs = [segment_document(d) for d in read_pubtator(shared_data / "ncbi_disease" / name, source="n", split="dev").documents]
+    docs = [
+        segment_document(d)
+        for d in read_pubtator(
+            shared_data / "ncbi_disease" / name, source="n", split="dev"
+        ).documents
+    ]
     tagged, report = to_iob2(docs)
     # the policy's exceptions on this split, all counted: nothing overlaps, nothing crosses a
     # sentence, no boundary falls inside a token
-    assert (report.overlapping_dropped, report.cross_sentence_dropped, report.boundary_expanded) == (0, 0, 0)
+    assert (
+        report.overlapping_dropped,
+        report.cross_sentence_dropped,
+        report.boundary_expanded,
+    ) == (0, 0, 0)
     assert report.tagged == 787
     by_doc: dict[str, list[list[str]]] = {}
     for sentence in tagged:

@@ -169,7 +169,9 @@ def validate_document(doc: Document) -> Document:
     for passage in doc.passages:
         what = f"passage {passage.id!r}"
         if len(passage.offsets) != 1:
-            raise DocumentValidationError(doc.source, doc.id, "a passage has exactly one span", what)
+            raise DocumentValidationError(
+                doc.source, doc.id, "a passage has exactly one span", what
+            )
         _check_span(doc, passage.offsets[0], what)
         if doc.span_text(passage.offsets) != passage.text:
             raise DocumentValidationError(
@@ -204,7 +206,9 @@ def validate_document(doc: Document) -> Document:
     concepts = doc.concept_ids()
     relation_ids: set[str] = set()
     for relation in doc.relations:
-        what = f"relation {relation.id!r} ({relation.type} {relation.arg1_id} -> {relation.arg2_id})"
+        what = (
+            f"relation {relation.id!r} ({relation.type} {relation.arg1_id} -> {relation.arg2_id})"
+        )
         if relation.id in relation_ids:
             raise DocumentValidationError(doc.source, doc.id, "duplicate relation id", what)
         relation_ids.add(relation.id)
@@ -240,7 +244,9 @@ def validate_documents(docs: Iterable[Document]) -> list[Document]:
     for doc in docs:
         key = (doc.source, doc.split, doc.id)
         if key in seen:
-            raise DocumentValidationError(doc.source, doc.id, f"duplicate document id in split {doc.split!r}")
+            raise DocumentValidationError(
+                doc.source, doc.id, f"duplicate document id in split {doc.split!r}"
+            )
         seen.add(key)
         out.append(validate_document(doc))
     return out
@@ -266,7 +272,12 @@ ARROW_SCHEMA = pa.schema(
             "passages",
             pa.list_(
                 pa.struct(
-                    [("id", pa.string()), ("type", pa.string()), ("text", pa.string()), ("offsets", _SPANS)]
+                    [
+                        ("id", pa.string()),
+                        ("type", pa.string()),
+                        ("text", pa.string()),
+                        ("offsets", _SPANS),
+                    ]
                 )
             ),
         ),
@@ -383,7 +394,8 @@ def document_from_row(row: dict) -> Document:
         split=row["split"],
         text=row["text"],
         passages=[
-            Passage(p["id"], p["type"], p["text"], _spans_in(p["offsets"])) for p in row["passages"] or ()
+            Passage(p["id"], p["type"], p["text"], _spans_in(p["offsets"]))
+            for p in row["passages"] or ()
         ],
         entities=[
             Entity(

@@ -39,20 +39,109 @@ _DOTTED_ABBREVIATION = re.compile(r"^(?:[a-z]{1,3}\.)+[a-z]{1,3}$")
 DEFAULT_ABBREVIATIONS: frozenset[str] = frozenset(
     {
         # Latin and general
-        "e.g", "i.e", "eg", "ie", "cf", "viz", "vs", "v", "al", "et al", "approx", "ca", "resp",
-        "incl", "excl", "esp", "etc", "no", "nos", "vol", "vols", "pp", "p", "ed", "eds", "ref",
-        "refs", "fig", "figs", "tab", "tbl", "eq", "eqs", "suppl", "sect", "ch", "chap", "dept",
-        "univ", "inc", "ltd", "co", "corp", "jr", "sr", "st", "mt",
+        "e.g",
+        "i.e",
+        "eg",
+        "ie",
+        "cf",
+        "viz",
+        "vs",
+        "v",
+        "al",
+        "et al",
+        "approx",
+        "ca",
+        "resp",
+        "incl",
+        "excl",
+        "esp",
+        "etc",
+        "no",
+        "nos",
+        "vol",
+        "vols",
+        "pp",
+        "p",
+        "ed",
+        "eds",
+        "ref",
+        "refs",
+        "fig",
+        "figs",
+        "tab",
+        "tbl",
+        "eq",
+        "eqs",
+        "suppl",
+        "sect",
+        "ch",
+        "chap",
+        "dept",
+        "univ",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "jr",
+        "sr",
+        "st",
+        "mt",
         # Titles
-        "dr", "drs", "mr", "mrs", "ms", "prof", "profs",
+        "dr",
+        "drs",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "profs",
         # Routes and dosing
-        "i.v", "iv", "i.p", "ip", "i.m", "im", "s.c", "sc", "p.o", "po", "i.c.v", "i.t", "i.d",
-        "b.i.d", "t.i.d", "q.i.d", "q.d", "o.d", "p.r.n", "h.s", "a.m", "p.m", "q",
+        "i.v",
+        "iv",
+        "i.p",
+        "ip",
+        "i.m",
+        "im",
+        "s.c",
+        "sc",
+        "p.o",
+        "po",
+        "i.c.v",
+        "i.t",
+        "i.d",
+        "b.i.d",
+        "t.i.d",
+        "q.i.d",
+        "q.d",
+        "o.d",
+        "p.r.n",
+        "h.s",
+        "a.m",
+        "p.m",
+        "q",
         # Abbreviations with a stop that rarely end a sentence (units such as "min." or "h." do
         # end sentences often, so they are not listed)
-        "wt", "conc", "avg", "temp", "sp", "spp", "var", "subsp", "nov",
+        "wt",
+        "conc",
+        "avg",
+        "temp",
+        "sp",
+        "spp",
+        "var",
+        "subsp",
+        "nov",
         # Months
-        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
     }
 )
 
@@ -120,9 +209,7 @@ class SentenceSplitter:
                 depth -= 1
         if depth == 0:
             return False
-        closes_at = min(
-            (i for c in ")]}" if (i := text.find(c, position, end)) != -1), default=-1
-        )
+        closes_at = min((i for c in ")]}" if (i := text.find(c, position, end)) != -1), default=-1)
         return closes_at != -1 and closes_at - position <= self.max_bracket_span
 
 
@@ -155,7 +242,9 @@ def segment_document(doc: Document, splitter: SentenceSplitter | None = None) ->
     if doc.sentences:
         spans = [(s.start, s.end) for s in doc.sentences]
     else:
-        regions = [p.offsets[0] for p in doc.passages if p.type != "sentence"] or [(0, len(doc.text))]
+        regions = [p.offsets[0] for p in doc.passages if p.type != "sentence"] or [
+            (0, len(doc.text))
+        ]
         spans = [span for region in sorted(regions) for span in splitter.split(doc.text, *region)]
     sentences = [Sentence(s, e, tokenize(doc.text, s, e)) for s, e in spans]
     return replace(doc, sentences=sentences)

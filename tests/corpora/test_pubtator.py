@@ -45,7 +45,10 @@ def test_reads_documents_with_offsets_concepts_and_relations(tmp_path):
         ("T3", "Renal and hepatic toxicity", [(26, 52)]),
         ("T4", "cisplatin", [(59, 68)]),
     ]
-    assert first.entities[2].normalized == [Normalization("MESH", "D007674"), Normalization("MESH", "D056486")]
+    assert first.entities[2].normalized == [
+        Normalization("MESH", "D007674"),
+        Normalization("MESH", "D056486"),
+    ]
     assert first.entities[2].attributes["extra"] == "Renal toxicity|hepatic toxicity"
     assert first.entities[3].normalized == []
     (relation,) = first.relations
@@ -56,12 +59,16 @@ def test_reads_documents_with_offsets_concepts_and_relations(tmp_path):
         "concept",
     )
     assert second.text == "A second title." and second.entities == []
-    assert {d.source for d in result.documents} == {"demo"} and {d.split for d in result.documents} == {"train"}
+    assert {d.source for d in result.documents} == {"demo"} and {
+        d.split for d in result.documents
+    } == {"train"}
 
 
 def test_write_then_read_gives_the_same_documents(tmp_path):
     docs = read_pubtator(write(tmp_path, SAMPLE), source="demo", split="train").documents
-    again = read_pubtator(write(tmp_path, format_pubtator(docs), "again.txt"), source="demo", split="train")
+    again = read_pubtator(
+        write(tmp_path, format_pubtator(docs), "again.txt"), source="demo", split="train"
+    )
     assert again.documents == docs
 
 
@@ -88,7 +95,11 @@ def test_duplicate_document_is_skipped_and_reported(tmp_path):
     result = read_pubtator(write(tmp_path, block + block), source="demo", split="train")
     assert len(result.documents) == 1
     (skipped,) = result.skipped
-    assert skipped.record.startswith("100") and "duplicate" in skipped.reason and "identical" in skipped.reason
+    assert (
+        skipped.record.startswith("100")
+        and "duplicate" in skipped.reason
+        and "identical" in skipped.reason
+    )
 
 
 def test_stray_whitespace_in_mention_is_corrected_and_reported(tmp_path):
@@ -101,10 +112,22 @@ def test_stray_whitespace_in_mention_is_corrected_and_reported(tmp_path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("100|t|Title\n100|a|Abstract\n100\t0\t5\n", r"line 3: expected an annotation"),  # truncated
-        ("100|t|Title\n100|a|Abstract\n100\t0\t99\tTitle\tDisease\tD1\n", r"line 3: offsets \[0, 99\)"),
-        ("100|t|Title\n100|a|Abstract\n100\t0\t5\tTitle\tDisease\tD1\n100\tCID\tD9\tD1\n", r"line 4: .*'D9'"),
-        ("100|t|Title\n100|a|Abstract\n100\t0\t5\tTitxe\tDisease\tD1\n", r"line 3: mention 'Titxe' differs"),
+        (
+            "100|t|Title\n100|a|Abstract\n100\t0\t5\n",
+            r"line 3: expected an annotation",
+        ),  # truncated
+        (
+            "100|t|Title\n100|a|Abstract\n100\t0\t99\tTitle\tDisease\tD1\n",
+            r"line 3: offsets \[0, 99\)",
+        ),
+        (
+            "100|t|Title\n100|a|Abstract\n100\t0\t5\tTitle\tDisease\tD1\n100\tCID\tD9\tD1\n",
+            r"line 4: .*'D9'",
+        ),
+        (
+            "100|t|Title\n100|a|Abstract\n100\t0\t5\tTitxe\tDisease\tD1\n",
+            r"line 3: mention 'Titxe' differs",
+        ),
         ("100\t0\t5\tTitle\tDisease\tD1\n", r"line 1: annotation line before any title"),
         ("100|t|Title\n101\t0\t5\tTitle\tDisease\tD1\n", r"line 2: line belongs to document '101'"),
         ("  \n\n", r"file is empty"),
@@ -125,7 +148,10 @@ def test_invalid_utf8_names_the_line(tmp_path):
 
 
 def test_parse_concept_ids():
-    assert parse_concept_ids("OMIM:1+D2", "SpecificDisease") == [Normalization("OMIM", "1"), Normalization("MESH", "D2")]
+    assert parse_concept_ids("OMIM:1+D2", "SpecificDisease") == [
+        Normalization("OMIM", "1"),
+        Normalization("MESH", "D2"),
+    ]
     assert parse_concept_ids("-1", "Chemical") == []
     assert parse_concept_ids(" D3", "Chemical") == [Normalization("MESH", "D3")]
 

@@ -13,7 +13,13 @@ PUBTATOR = "1|t|Lithium toxicity.\n1|a|Seen in rats.\n1\t0\t7\tLithium\tChemical
 
 def docs() -> list[Document]:
     return [
-        Document("1", "demo", "train", "Lithium toxicity.", entities=[Entity("T1", "Chemical", "Lithium", [(0, 7)])]),
+        Document(
+            "1",
+            "demo",
+            "train",
+            "Lithium toxicity.",
+            entities=[Entity("T1", "Chemical", "Lithium", [(0, 7)])],
+        ),
         Document("2", "demo", "train", "Nothing here."),
     ]
 
@@ -41,9 +47,18 @@ def test_documents_dataset_refuses_invalid_documents_and_leaves_nothing(tmp_path
 def test_documents_dataset_versioned(tmp_path):
     path = str(tmp_path / "docs.parquet")
     DocumentsDataset(filepath=path, version=Version(None, "2026-01-01T00.00.00.000Z")).save(docs())
-    DocumentsDataset(filepath=path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(docs()[:1])
+    DocumentsDataset(filepath=path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(
+        docs()[:1]
+    )
     assert len(DocumentsDataset(filepath=path, version=Version(None, None)).load()) == 1
-    assert len(DocumentsDataset(filepath=path, version=Version("2026-01-01T00.00.00.000Z", None)).load()) == 2
+    assert (
+        len(
+            DocumentsDataset(
+                filepath=path, version=Version("2026-01-01T00.00.00.000Z", None)
+            ).load()
+        )
+        == 2
+    )
 
 
 def test_documents_dataset_reports_unreadable_file(tmp_path):
@@ -57,7 +72,8 @@ def test_corpus_collection_reads_relative_to_root(tmp_path):
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "train.txt").write_text(PUBTATOR)
     dataset = CorpusCollectionDataset(
-        root=str(tmp_path), corpora={"demo": {"format": "pubtator", "splits": {"train": "demo/train.txt"}}}
+        root=str(tmp_path),
+        corpora={"demo": {"format": "pubtator", "splits": {"train": "demo/train.txt"}}},
     )
     loaded = dataset.load()
     assert list(loaded) == ["demo"] and len(loaded["demo"]["train"].documents) == 1
@@ -68,11 +84,15 @@ def test_corpus_collection_reads_relative_to_root(tmp_path):
 
 def test_corpus_collection_errors_name_corpus_split_and_file(tmp_path):
     (tmp_path / "bad.txt").write_text("1|t|Short.\n1\t0\t50\tShort\tChemical\tD1\n")
-    dataset = CorpusCollectionDataset(corpora={"demo": {"format": "pubtator", "splits": {"dev": str(tmp_path / "bad.txt")}}})
+    dataset = CorpusCollectionDataset(
+        corpora={"demo": {"format": "pubtator", "splits": {"dev": str(tmp_path / "bad.txt")}}}
+    )
     with pytest.raises(DatasetError, match=r"corpus 'demo', split 'dev': .*bad.txt, line 2"):
         dataset.load()
     with pytest.raises(DatasetError, match="format 'brat' is not one of"):
         CorpusCollectionDataset(corpora={"x": {"format": "brat", "splits": {"train": "x"}}})
-    missing = CorpusCollectionDataset(root=str(tmp_path / "nope"), corpora={"x": {"format": "pubtator", "splits": {"t": "a"}}})
+    missing = CorpusCollectionDataset(
+        root=str(tmp_path / "nope"), corpora={"x": {"format": "pubtator", "splits": {"t": "a"}}}
+    )
     with pytest.raises(DatasetError, match="set BIOIE_CORPORA"):
         missing.load()

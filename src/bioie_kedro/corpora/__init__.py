@@ -70,7 +70,9 @@ def _read_bigbio_hub_location(
     try:
         name, config = spec.pop("name"), spec.pop("config")
     except KeyError as exc:
-        raise ValueError(f"bigbio_hub location needs 'name' and 'config', got {location!r}") from exc
+        raise ValueError(
+            f"bigbio_hub location needs 'name' and 'config', got {location!r}"
+        ) from exc
     hub_split = spec.pop("split", split)
     return read_bigbio_hub(
         name, config=config, split=hub_split, source=source, split_name=split, **spec, **options

@@ -11,7 +11,9 @@ from bioie_kedro.schema import Document
 class CorpusFormatError(ValueError):
     """Malformed input. The message names the file and the line or record at fault."""
 
-    def __init__(self, path: str | Path, problem: str, *, line: int | None = None, record: str | None = None):
+    def __init__(
+        self, path: str | Path, problem: str, *, line: int | None = None, record: str | None = None
+    ):
         self.path = str(path)
         self.line = line
         self.record = record

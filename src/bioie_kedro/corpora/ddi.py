@@ -281,7 +281,9 @@ def _parse_entity(
                 id=entity_id,
                 type=entity_type,
                 text=SPAN_TEXT_SEPARATOR.join(pieces),
-                offsets=[(sentence_start + start, sentence_start + end) for start, end in local_spans],
+                offsets=[
+                    (sentence_start + start, sentence_start + end) for start, end in local_spans
+                ],
                 attributes={"source_char_offset": char_offset},
             )
             return entity, SkippedRecord(

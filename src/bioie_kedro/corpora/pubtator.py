@@ -49,8 +49,8 @@ DEFAULT_DB = "MESH"
 def parse_concept_ids(raw: str, entity_type: str) -> list[Normalization]:
     """``"D001943|D010051"`` → two MeSH normalizations; ``"-1"`` → none; ``"OMIM:1"`` → OMIM."""
     norms = []
-    for part in _ID_SEPARATORS.split(raw.strip()):
-        part = part.strip()
+    for piece in _ID_SEPARATORS.split(raw.strip()):
+        part = piece.strip()
         if part in _NO_ID:
             continue
         if ":" in part:
@@ -98,7 +98,9 @@ def _blocks(text: str, path: Path) -> Iterable[_Block]:
                 block.title = content
             elif kind == "a":
                 if block.abstract is not None:
-                    raise CorpusFormatError(path, f"second abstract for document {pmid}", line=number)
+                    raise CorpusFormatError(
+                        path, f"second abstract for document {pmid}", line=number
+                    )
                 block.abstract = content
             else:
                 raise CorpusFormatError(path, f"unknown text line kind {kind!r}", line=number)
@@ -108,7 +110,9 @@ def _blocks(text: str, path: Path) -> Iterable[_Block]:
             raise CorpusFormatError(path, "annotation line before any title line", line=number)
         if fields[0] != block.pmid:
             raise CorpusFormatError(
-                path, f"line belongs to document {fields[0]!r} inside document {block.pmid!r}", line=number
+                path,
+                f"line belongs to document {fields[0]!r} inside document {block.pmid!r}",
+                line=number,
             )
         if len(fields) >= 5 and fields[1].isdigit() and fields[2].isdigit():
             block.annotations.append((number, fields))
@@ -129,14 +133,18 @@ def _document(
     block: _Block, path: Path, source: str, split: str, corrections: list[SkippedRecord]
 ) -> Document:
     if block.title is None:
-        raise CorpusFormatError(path, f"document {block.pmid} has no title line", line=block.first_line)
+        raise CorpusFormatError(
+            path, f"document {block.pmid} has no title line", line=block.first_line
+        )
     title = block.title
     abstract = block.abstract or ""
     passages = [Passage(f"{block.pmid}-title", "title", title, [(0, len(title))])]
     text = title
     if abstract:
         text = f"{title} {abstract}"
-        passages.append(Passage(f"{block.pmid}-abstract", "abstract", abstract, [(len(title) + 1, len(text))]))
+        passages.append(
+            Passage(f"{block.pmid}-abstract", "abstract", abstract, [(len(title) + 1, len(text))])
+        )
 
     entities: list[Entity] = []
     curie_by_raw: dict[str, str] = {}
@@ -171,7 +179,9 @@ def _document(
         if len(fields) > 6:
             attributes["extra"] = "\t".join(fields[6:])
         for part, norm in zip(
-            [p.strip() for p in _ID_SEPARATORS.split(raw_id) if p.strip() not in _NO_ID], norms, strict=True
+            [p.strip() for p in _ID_SEPARATORS.split(raw_id) if p.strip() not in _NO_ID],
+            norms,
+            strict=True,
         ):
             curie_by_raw.setdefault(part, norm.curie)
             curie_by_raw.setdefault(norm.id, norm.curie)
@@ -244,7 +254,10 @@ def _concept_string(entity: Entity) -> str:
         return entity.attributes["concept_id"]
     if not entity.normalized:
         return "-1"
-    return "|".join(n.id if n.db == DB_BY_TYPE.get(entity.type, DEFAULT_DB) else n.curie for n in entity.normalized)
+    return "|".join(
+        n.id if n.db == DB_BY_TYPE.get(entity.type, DEFAULT_DB) else n.curie
+        for n in entity.normalized
+    )
 
 
 def _raw_concept(curie: str) -> str:
@@ -269,14 +282,26 @@ def format_pubtator(docs: Iterable[Document]) -> str:
         lines = [f"{doc.id}|t|{title}", f"{doc.id}|a|{rest}"]
         for entity in sorted(doc.entities, key=lambda e: (e.start, e.end)):
             start, end = entity.start, entity.end
-            row = [doc.id, str(start), str(end), doc.text[start:end], entity.type, _concept_string(entity)]
+            row = [
+                doc.id,
+                str(start),
+                str(end),
+                doc.text[start:end],
+                entity.type,
+                _concept_string(entity),
+            ]
             if "extra" in entity.attributes:
                 row.append(entity.attributes["extra"])
             lines.append("\t".join(row))
         for relation in doc.relations:
             if relation.level != "concept":
                 continue
-            row = [doc.id, relation.type, _raw_concept(relation.arg1_id), _raw_concept(relation.arg2_id)]
+            row = [
+                doc.id,
+                relation.type,
+                _raw_concept(relation.arg1_id),
+                _raw_concept(relation.arg2_id),
+            ]
             if "novelty" in relation.attributes:
                 row.append(relation.attributes["novelty"])
             lines.append("\t".join(row))

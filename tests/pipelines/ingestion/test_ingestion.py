@@ -16,7 +16,10 @@ from bioie_kedro.pipelines.ingestion import create_pipeline
 from bioie_kedro.pipelines.ingestion.nodes import build_documents, build_ingestion_report
 from bioie_kedro.schema import Document, Entity, Passage, Relation
 
-PARAMS = {"sentence_splitter": {"extra_abbreviations": [], "max_bracket_span": 200}, "max_report_examples": 5}
+PARAMS = {
+    "sentence_splitter": {"extra_abbreviations": [], "max_bracket_span": 200},
+    "max_report_examples": 5,
+}
 
 TRAIN = (
     "1|t|Lithium-induced polyuria.\n"
@@ -37,7 +40,10 @@ TRAIN = (
 def one_doc() -> Document:
     text = "Aspirin caused gastric ulcer. Patients recovered."
     return Document(
-        "7", "toy", "dev", text,
+        "7",
+        "toy",
+        "dev",
+        text,
         passages=[Passage("7-title", "title", text, [(0, len(text))])],
         entities=[
             Entity("T1", "Chemical", "Aspirin", [(0, 7)]),
@@ -53,7 +59,10 @@ def test_build_documents_segments_and_keys_partitions():
     partitions = build_documents(raw, PARAMS)
     assert list(partitions) == ["toy/dev"]
     (doc,) = partitions["toy/dev"]
-    assert [doc.text[s.start : s.end] for s in doc.sentences] == ["Aspirin caused gastric ulcer.", "Patients recovered."]
+    assert [doc.text[s.start : s.end] for s in doc.sentences] == [
+        "Aspirin caused gastric ulcer.",
+        "Patients recovered.",
+    ]
 
 
 def test_report_counts_types_negatives_overlaps_and_skips():
@@ -65,7 +74,9 @@ def test_report_counts_types_negatives_overlaps_and_skips():
     assert split["mentions_per_type"] == {"Chemical": 1, "Disease": 2}
     assert split["relations_per_type"] == {"CID": 1} and split["negative_relations"] == 1
     assert split["overlapping_mention_pairs"] == 1
-    assert split["skipped"] == [skipped.as_dict()] and split["skipped_by_reason"] == {"duplicate document id": 1}
+    assert split["skipped"] == [skipped.as_dict()] and split["skipped_by_reason"] == {
+        "duplicate document id": 1
+    }
     assert split["entity_text_mismatches"] == 0
     assert report["totals"]["documents"] == 1 and report["totals"]["skipped_records"] == 1
 
@@ -88,7 +99,8 @@ def make_catalog(tmp_path, train_text: str) -> DataCatalog:
     catalog = DataCatalog(
         {
             "raw_corpora": CorpusCollectionDataset(
-                root=str(raw_dir), corpora={"toy": {"format": "pubtator", "splits": {"train": "train.txt"}}}
+                root=str(raw_dir),
+                corpora={"toy": {"format": "pubtator", "splits": {"train": "train.txt"}}},
             ),
             "documents": PartitionedDataset(
                 path=str(tmp_path / "out" / "documents"),
@@ -121,6 +133,8 @@ def test_pipeline_slice_runs_on_a_catalog(tmp_path):
 def test_malformed_corpus_fails_with_location_and_writes_nothing(tmp_path):
     bad = TRAIN.replace("1\t70\t83\tRenal failure", "1\t70\t83\tRenal fai")
     catalog = make_catalog(tmp_path, bad)
-    with pytest.raises(Exception, match=r"corpus 'toy', split 'train': .*train.txt, line 7: mention 'Renal fai'"):
+    with pytest.raises(
+        Exception, match=r"corpus 'toy', split 'train': .*train.txt, line 7: mention 'Renal fai'"
+    ):
         SequentialRunner().run(create_pipeline(), catalog)
     assert not (tmp_path / "out").exists()

@@ -47,7 +47,9 @@ def _materialize(value: list[Document] | Callable[[], list[Document]]) -> list[D
 
 
 def _entity_text_mismatches(docs: list[Document]) -> int:
-    return sum(1 for doc in docs for entity in doc.entities if doc.span_text(entity.offsets) != entity.text)
+    return sum(
+        1 for doc in docs for entity in doc.entities if doc.span_text(entity.offsets) != entity.text
+    )
 
 
 def _overlapping_entity_pairs(doc: Document) -> int:
@@ -73,13 +75,17 @@ def split_report(docs: list[Document], result: ReadResult, max_examples: int) ->
         "tokens": seg.tokens,
         "characters": sum(len(d.text) for d in docs),
         "mentions": sum(len(d.entities) for d in docs),
-        "mentions_per_type": dict(sorted(Counter(e.type for d in docs for e in d.entities).items())),
+        "mentions_per_type": dict(
+            sorted(Counter(e.type for d in docs for e in d.entities).items())
+        ),
         "discontinuous_mentions": sum(e.is_discontinuous for d in docs for e in d.entities),
         "overlapping_mention_pairs": sum(_overlapping_entity_pairs(d) for d in docs),
         "relations": sum(relation_types.values()),
         "relations_per_type": dict(sorted(relation_types.items())),
         "negative_relations": negatives,
-        "relation_levels": dict(sorted(Counter(r.level for d in docs for r in d.relations).items())),
+        "relation_levels": dict(
+            sorted(Counter(r.level for d in docs for r in d.relations).items())
+        ),
         "entity_text_mismatches": _entity_text_mismatches(docs),
         "entities_cut_by_sentence_boundary": seg.entities_cut_by_sentence_boundary,
         "entity_boundaries_inside_token": seg.entity_boundaries_inside_token,

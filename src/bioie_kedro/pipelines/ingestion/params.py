@@ -19,12 +19,18 @@ class SentenceSplitterParams(BaseModel):
         description="Words (lower-case, without the final stop) added to the built-in abbreviations.",
     )
     max_bracket_span: int = Field(
-        200, ge=0, description="A stop inside brackets that close within this many characters is no boundary."
+        200,
+        ge=0,
+        description="A stop inside brackets that close within this many characters is no boundary.",
     )
 
     def build(self) -> SentenceSplitter:
-        abbreviations = DEFAULT_ABBREVIATIONS | {a.lower().rstrip(".") for a in self.extra_abbreviations}
-        return SentenceSplitter(abbreviations=frozenset(abbreviations), max_bracket_span=self.max_bracket_span)
+        abbreviations = DEFAULT_ABBREVIATIONS | {
+            a.lower().rstrip(".") for a in self.extra_abbreviations
+        }
+        return SentenceSplitter(
+            abbreviations=frozenset(abbreviations), max_bracket_span=self.max_bracket_span
+        )
 
 
 class IngestionParams(BaseModel):
@@ -34,7 +40,9 @@ class IngestionParams(BaseModel):
 
     sentence_splitter: SentenceSplitterParams = Field(default_factory=SentenceSplitterParams)
     max_report_examples: int = Field(
-        20, ge=0, description="How many example entities cut by a sentence boundary the report lists."
+        20,
+        ge=0,
+        description="How many example entities cut by a sentence boundary the report lists.",
     )
 
     @classmethod
