@@ -74,6 +74,8 @@ def test_report_counts_types_negatives_overlaps_and_skips():
     assert split["mentions_per_type"] == {"Chemical": 1, "Disease": 2}
     assert split["relations_per_type"] == {"CID": 1} and split["negative_relations"] == 1
     assert split["overlapping_mention_pairs"] == 1
+    # "ulcer" lies inside "gastric ulcer": the IOB2 view keeps the longest and counts the other
+    assert (split["iob2_policy"]["tagged"], split["iob2_policy"]["overlapping_dropped"]) == (2, 1)
     assert split["skipped"] == [skipped.as_dict()] and split["skipped_by_reason"] == {
         "duplicate document id": 1
     }

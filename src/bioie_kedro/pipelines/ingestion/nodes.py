@@ -11,6 +11,7 @@ from bioie_kedro.corpora import ReadResult
 from bioie_kedro.pipelines.ingestion.params import IngestionParams
 from bioie_kedro.schema import NEGATIVE_RELATION, Document, validate_documents
 from bioie_kedro.segmentation import segment_document, segmentation_stats
+from bioie_kedro.views import to_iob2
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ def split_report(docs: list[Document], result: ReadResult, max_examples: int) ->
         "entities_cut_by_sentence_boundary": seg.entities_cut_by_sentence_boundary,
         "entity_boundaries_inside_token": seg.entity_boundaries_inside_token,
         "examples_cut_by_sentence_boundary": seg.examples_cut,
+        # What the IOB2 view (bioie_kedro.views.to_iob2) keeps of the mentions, and why not all.
+        "iob2_policy": to_iob2(docs)[1].as_dict(),
         "skipped_records": len(result.skipped),
         "skipped_by_reason": dict(Counter(s.reason for s in result.skipped).most_common()),
         "skipped": [s.as_dict() for s in result.skipped],
