@@ -7,8 +7,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 KEDRO := $(VENV)/bin/kedro
 PIP_INSTALL := $(PIP) install --quiet --constraint constraints.txt
-# The main job. Until the `dfpo` pipeline exists this is ingestion and its report.
-RUN_PIPELINE ?= ingestion
+# The main job. Until the `dfpo` pipeline exists this is the default pipeline: everything that
+# exists (ingestion, dictionary baseline, evaluation). `make run RUN_PIPELINE=ingestion` for one.
+RUN_PIPELINE ?=
 PYTEST_ARGS ?=
 
 export KEDRO_DISABLE_TELEMETRY := 1
@@ -35,7 +36,7 @@ install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(KEDRO) run --pipelines=$(RUN_PIPELINE)
+	$(KEDRO) run $(if $(RUN_PIPELINE),--pipelines=$(RUN_PIPELINE))
 
 test: install-test
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

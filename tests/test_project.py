@@ -52,26 +52,13 @@ def test_kedro_registry_list_cli():
     assert "- ingestion" in result.stdout
 
 
-def test_kedro_run_test_env_on_demo_corpus(tmp_path):
-    result = run(
-        [
-            KEDRO,
-            "run",
-            "--env",
-            "test",
-            "--pipelines",
-            "ingestion",
-            "--params",
-            f"data_root={tmp_path}",
-        ]
-    )
+def test_kedro_run_test_env_default_pipeline_on_demo_corpus(tmp_path):
+    result = run([KEDRO, "run", "--env", "test", "--params", f"data_root={tmp_path}"])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "08_reporting" / "ingestion_report.json").read_text())
     demo_dir = PROJECT_ROOT / "data" / "01_raw" / "demo"
     for split in ("train", "dev", "test"):
-        expected = read_pubtator(
-            demo_dir / f"demo_{split}.PubTator.txt", source="demo", split=split
-        ).documents
+        expected = read_pubtator(demo_dir / f"demo_{split}.PubTator.txt", source="demo", split=split).documents
         counts = report["corpora"]["demo"][split]
         assert counts["documents"] == len(expected)
         assert counts["mentions"] == sum(len(d.entities) for d in expected)
@@ -79,6 +66,19 @@ def test_kedro_run_test_env_on_demo_corpus(tmp_path):
         assert counts["entities_cut_by_sentence_boundary"] == 0
         assert (tmp_path / "03_primary" / "documents" / "demo" / f"{split}.parquet").is_file()
     assert report["corpora"]["demo"]["train"]["documents"] >= 30
+
+    # the dictionary baseline is scored by the evaluation pipeline on dev and test
+    reporting = tmp_path / "08_reporting"
+    rows = json.loads((reporting / "comparison.json").read_text())["rows"]
+    assert {(r["system"], r["corpus"], r["split"]) for r in rows} == {
+        ("Dictionary of training mentions", "demo", "dev"),
+        ("Dictionary of training mentions", "demo", "test"),
+    }
+    assert all(0.0 < r["strict_f1"] <= r["partial_f1"] <= 1.0 for r in rows)
+    assert "| demo | test | Dictionary of training mentions |" in (reporting / "comparison.md").read_text()
+    for name in ("metrics.json", "metrics.md", "f1_per_type.png", "f1_per_length.png"):
+        assert (reporting / "dictionary" / name).stat().st_size > 0
+    assert (reporting / "dictionary" / "f1_per_type.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.real_data
