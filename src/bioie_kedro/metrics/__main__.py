@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from kedro.io import DatasetError
+
     from bioie_kedro.corpora import CorpusFormatError
     from bioie_kedro.metrics import DocumentMismatchError, score_entities, score_relations
 
@@ -103,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
             result["relations"] = score_relations(
                 gold, predicted, mode=args.relations, bootstrap=args.bootstrap, seed=args.seed
             ).as_dict()
-    except (CorpusFormatError, DocumentMismatchError, argparse.ArgumentTypeError, OSError) as exc:
+    except (
+        CorpusFormatError,
+        DatasetError,
+        DocumentMismatchError,
+        argparse.ArgumentTypeError,
+        OSError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     json.dump(result, sys.stdout, indent=2)

@@ -9,11 +9,16 @@ from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
 from bioie_kedro.pipelines.dictionary_baseline import create_pipeline
-from bioie_kedro.pipelines.dictionary_baseline.nodes import build_mention_dictionaries, tag_with_dictionaries
+from bioie_kedro.pipelines.dictionary_baseline.nodes import (
+    build_mention_dictionaries,
+    tag_with_dictionaries,
+)
 from bioie_kedro.schema import Document, Entity
 
 PARAMS = {
-    "corpora": {"toy": {"train": "train", "predict": ["test"], "type_map": {"SpecificDisease": "Disease"}}},
+    "corpora": {
+        "toy": {"train": "train", "predict": ["test"], "type_map": {"SpecificDisease": "Disease"}}
+    },
     "case_insensitive": True,
 }
 
@@ -39,7 +44,9 @@ def held_out_docs() -> list[Document]:
 
 
 def test_build_and_tag():
-    dictionaries = build_mention_dictionaries({"toy/train": train_docs(), "toy/test": held_out_docs()}, PARAMS)
+    dictionaries = build_mention_dictionaries(
+        {"toy/train": train_docs(), "toy/test": held_out_docs()}, PARAMS
+    )
     json.dumps(dictionaries)  # JSON-ready, stored by the catalog as JSON
     predictions = tag_with_dictionaries(dictionaries, {"toy/test": held_out_docs}, PARAMS)
     (doc,) = predictions["toy/test"]

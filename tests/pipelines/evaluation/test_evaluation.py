@@ -17,7 +17,12 @@ from bioie_kedro.pipelines.evaluation.nodes import (
 from bioie_kedro.schema import Document, Entity, Relation
 
 TEXT = "Aspirin caused gastric ulcer and renal failure."
-PARAMS = {"bootstrap": 50, "seed": 1, "corpora": {"toy": {"relation_mode": "concept"}}, "systems": {}}
+PARAMS = {
+    "bootstrap": 50,
+    "seed": 1,
+    "corpora": {"toy": {"relation_mode": "concept"}},
+    "systems": {},
+}
 SYSTEM = {"label": "Toy system", "tasks": ["ner"]}
 
 
@@ -56,7 +61,9 @@ def predicted_docs() -> list[Document]:
 
 
 def test_evaluate_system_scores_each_partition():
-    metrics = evaluate_system({"toy/test": predicted_docs()}, {"toy/test": gold_docs}, PARAMS, SYSTEM)
+    metrics = evaluate_system(
+        {"toy/test": predicted_docs()}, {"toy/test": gold_docs}, PARAMS, SYSTEM
+    )
     assert metrics["label"] == "Toy system"
     result = metrics["partitions"]["toy/test"]
     assert (result["corpus"], result["split"], result["relations"]) == ("toy", "test", None)
@@ -76,7 +83,10 @@ def test_relations_are_scored_when_the_system_extracts_them():
     predicted = predicted_docs()
     predicted[0].relations = [Relation("R1", "CID", "P1", "P3")]
     metrics = evaluate_system(
-        {"toy/test": predicted}, {"toy/test": gold}, {**PARAMS, "corpora": {}}, {**SYSTEM, "tasks": ["ner", "relations"]}
+        {"toy/test": predicted},
+        {"toy/test": gold},
+        {**PARAMS, "corpora": {}},
+        {**SYSTEM, "tasks": ["ner", "relations"]},
     )
     relations = metrics["partitions"]["toy/test"]["relations"]
     assert relations["micro"]["f1"] == 0.0  # wrong tail span
@@ -93,7 +103,9 @@ def test_unknown_parameters_are_rejected():
 
 
 def test_table_plots_and_comparison():
-    metrics = evaluate_system({"toy/test": predicted_docs()}, {"toy/test": gold_docs()}, PARAMS, SYSTEM)
+    metrics = evaluate_system(
+        {"toy/test": predicted_docs()}, {"toy/test": gold_docs()}, PARAMS, SYSTEM
+    )
     table = render_metrics_table(metrics)
     assert "## toy/test" in table and "| strict | 33.33 | 33.33 | 33.33 |" in table
     assert "| Chemical | 100.00 | 100.00 | 100.00 |" in table

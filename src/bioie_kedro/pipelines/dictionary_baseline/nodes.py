@@ -25,7 +25,9 @@ def _partition(documents: Partitions, key: str) -> list[Document]:
     return value() if callable(value) else value
 
 
-def build_mention_dictionaries(documents: Partitions, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def build_mention_dictionaries(
+    documents: Partitions, params: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """One dictionary of training mentions per configured corpus, as JSON-ready dicts."""
     settings = DictionaryBaselineParams.parse(params)
     dictionaries = {}
@@ -43,7 +45,9 @@ def build_mention_dictionaries(documents: Partitions, params: dict[str, Any]) ->
 
 
 def tag_with_dictionaries(
-    mention_dictionaries: Mapping[str, dict[str, Any]], documents: Partitions, params: dict[str, Any]
+    mention_dictionaries: Mapping[str, dict[str, Any]],
+    documents: Partitions,
+    params: dict[str, Any],
 ) -> dict[str, list[Document]]:
     """Predicted documents (entities only) for every configured ``<corpus>/<split>``."""
     settings = DictionaryBaselineParams.parse(params)

@@ -14,7 +14,9 @@ class CorpusDictionaryParams(BaseModel):
 
     train: str = Field("train", description="Split whose mentions make the dictionary.")
     predict: list[str] = Field(default_factory=lambda: ["test"], description="Splits to tag.")
-    type_map: dict[str, str] = Field(default_factory=dict, description="Rename entity types, e.g. NCBI's four to Disease.")
+    type_map: dict[str, str] = Field(
+        default_factory=dict, description="Rename entity types, e.g. NCBI's four to Disease."
+    )
 
 
 class DictionaryBaselineParams(BaseModel):
@@ -25,9 +27,15 @@ class DictionaryBaselineParams(BaseModel):
     corpora: dict[str, CorpusDictionaryParams] = Field(
         description="Corpus name (a partition prefix of `documents`) -> its splits."
     )
-    case_insensitive: bool = Field(False, description="Match ignoring case (acronyms then match words: WAS, MG, NO).")
-    min_length: int = Field(2, ge=1, description="Shorter training mentions are not dictionary entries.")
-    stopwords: list[str] = Field(default_factory=list, description="Mention strings never used as entries.")
+    case_insensitive: bool = Field(
+        False, description="Match ignoring case (acronyms then match words: WAS, MG, NO)."
+    )
+    min_length: int = Field(
+        2, ge=1, description="Shorter training mentions are not dictionary entries."
+    )
+    stopwords: list[str] = Field(
+        default_factory=list, description="Mention strings never used as entries."
+    )
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> DictionaryBaselineParams:

@@ -2,7 +2,10 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from bioie_kedro.pipelines.dictionary_baseline.nodes import build_mention_dictionaries, tag_with_dictionaries
+from bioie_kedro.pipelines.dictionary_baseline.nodes import (
+    build_mention_dictionaries,
+    tag_with_dictionaries,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:

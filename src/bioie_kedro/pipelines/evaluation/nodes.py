@@ -39,7 +39,9 @@ def evaluate_system(
     partitions: dict[str, Any] = {}
     for key in sorted(predictions):
         if key not in documents:
-            raise KeyError(f"{spec.label}: predictions for {key!r}, but documents has no such partition")
+            raise KeyError(
+                f"{spec.label}: predictions for {key!r}, but documents has no such partition"
+            )
         corpus, _, split = key.partition("/")
         corpus_settings = settings.corpus(corpus)
         gold, predicted = _load(documents[key]), _load(predictions[key])
@@ -78,7 +80,12 @@ def _ci(scores: Mapping[str, Any]) -> str:
 
 def render_metrics_table(metrics: Mapping[str, Any]) -> str:
     """A markdown report of one system: schemes, per-type and per-length scores, relations."""
-    lines = [f"# {metrics['label']}", "", "Scores in %; intervals are 95 % bootstrap intervals over documents.", ""]
+    lines = [
+        f"# {metrics['label']}",
+        "",
+        "Scores in %; intervals are 95 % bootstrap intervals over documents.",
+        "",
+    ]
     for key, result in metrics["partitions"].items():
         lines += [f"## {key}", ""]
         ner = result.get("ner")
@@ -86,12 +93,24 @@ def render_metrics_table(metrics: Mapping[str, Any]) -> str:
             lines += ["| scheme | precision | recall | F1 | F1 interval |", "|---|---|---|---|---|"]
             for scheme in SCHEMES:
                 s = ner["micro"][scheme]
-                lines.append(f"| {scheme} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | {_ci(s)} |")
-            lines += ["", "| type | strict P | strict R | strict F1 | partial F1 |", "|---|---|---|---|---|"]
+                lines.append(
+                    f"| {scheme} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | {_ci(s)} |"
+                )
+            lines += [
+                "",
+                "| type | strict P | strict R | strict F1 | partial F1 |",
+                "|---|---|---|---|---|",
+            ]
             for etype, by_scheme in sorted(ner["per_type"].items()):
                 s, p = by_scheme["strict"], by_scheme["partial"]
-                lines.append(f"| {etype} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | {_pct(p['f1'])} |")
-            lines += ["", "| length (tokens) | strict F1 | partial F1 | gold entities |", "|---|---|---|---|"]
+                lines.append(
+                    f"| {etype} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | {_pct(p['f1'])} |"
+                )
+            lines += [
+                "",
+                "| length (tokens) | strict F1 | partial F1 | gold entities |",
+                "|---|---|---|---|",
+            ]
             for bucket, by_scheme in ner["by_length"].items():
                 lines.append(
                     f"| {bucket} | {_pct(by_scheme['strict']['f1'])} | {_pct(by_scheme['partial']['f1'])} | "
@@ -107,26 +126,39 @@ def render_metrics_table(metrics: Mapping[str, Any]) -> str:
                 f"| micro | {_pct(micro['precision'])} | {_pct(micro['recall'])} | {_pct(micro['f1'])} | {_ci(micro)} |",
             ]
             for rtype, s in sorted(relations.get("per_type", {}).items()):
-                lines.append(f"| {rtype} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | – |")
+                lines.append(
+                    f"| {rtype} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | – |"
+                )
             lines.append("")
     return "\n".join(lines)
 
 
-def _bar_figure(metrics: Mapping[str, Any], groups: Callable[[Mapping[str, Any]], Mapping[str, Any]], xlabel: str) -> Figure:
+def _bar_figure(
+    metrics: Mapping[str, Any],
+    groups: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+    xlabel: str,
+) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keys = [k for k, r in metrics["partitions"].items() if r.get("ner")]
-    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(5 * max(1, len(keys)), 4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(1, len(keys)), figsize=(5 * max(1, len(keys)), 4), squeeze=False
+    )
     for ax, key in zip(axes[0], keys, strict=False):
         bars = groups(metrics["partitions"][key]["ner"])
         names = list(bars)
         width = 0.38
         positions = range(len(names))
         for offset, scheme in ((-width / 2, "strict"), (width / 2, "partial")):
-            ax.bar([p + offset for p in positions], [bars[n][scheme]["f1"] for n in names], width, label=scheme)
+            ax.bar(
+                [p + offset for p in positions],
+                [bars[n][scheme]["f1"] for n in names],
+                width,
+                label=scheme,
+            )
         ax.set_xticks(list(positions), names, rotation=30, ha="right")
         ax.set_ylim(0, 1)
         ax.set_ylabel("F1")
@@ -154,7 +186,11 @@ def build_comparison(*system_metrics: Mapping[str, Any]) -> tuple[dict[str, Any]
     rows = []
     for metrics in system_metrics:
         for key, result in metrics["partitions"].items():
-            row: dict[str, Any] = {"system": metrics["label"], "corpus": result["corpus"], "split": result["split"]}
+            row: dict[str, Any] = {
+                "system": metrics["label"],
+                "corpus": result["corpus"],
+                "split": result["split"],
+            }
             if result.get("ner"):
                 micro = result["ner"]["micro"]
                 row.update(
@@ -182,10 +218,15 @@ def build_comparison(*system_metrics: Mapping[str, Any]) -> tuple[dict[str, Any]
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+
         def cell(name: str, row: dict[str, Any] = r) -> str:
             return _pct(row[name]) if row.get(name) is not None else "–"
 
-        interval = f"{_pct(r['strict_f1_ci'][0])}–{_pct(r['strict_f1_ci'][1])}" if r.get("strict_f1_ci") else "–"
+        interval = (
+            f"{_pct(r['strict_f1_ci'][0])}–{_pct(r['strict_f1_ci'][1])}"
+            if r.get("strict_f1_ci")
+            else "–"
+        )
         lines.append(
             f"| {r['corpus']} | {r['split']} | {r['system']} | {cell('strict_precision')} | {cell('strict_recall')} | "
             f"{cell('strict_f1')} | {interval} | {cell('partial_f1')} | {cell('relations_f1')} |"

@@ -17,7 +17,8 @@ class CorpusEvaluationParams(BaseModel):
     )
     types: list[str] | None = Field(None, description="Score only these types (after renaming).")
     relation_mode: Literal["mention", "concept"] = Field(
-        "mention", description="concept: pairs of normalized ids per document, as BC5CDR CID is scored."
+        "mention",
+        description="concept: pairs of normalized ids per document, as BC5CDR CID is scored.",
     )
 
 
@@ -35,7 +36,9 @@ class EvaluationParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples over documents for F1 intervals (0 = none).")
+    bootstrap: int = Field(
+        1000, ge=0, description="Bootstrap resamples over documents for F1 intervals (0 = none)."
+    )
     seed: int = 0
     corpora: dict[str, CorpusEvaluationParams] = Field(default_factory=dict)
     systems: dict[str, SystemParams] = Field(default_factory=dict)

@@ -26,9 +26,24 @@ def _template() -> Pipeline:
                 outputs="metrics",
                 name="evaluate_system",
             ),
-            Node(render_metrics_table, inputs="metrics", outputs="metrics_table", name="render_metrics_table"),
-            Node(plot_f1_per_type, inputs="metrics", outputs="f1_per_type_plot", name="plot_f1_per_type"),
-            Node(plot_f1_per_length, inputs="metrics", outputs="f1_per_length_plot", name="plot_f1_per_length"),
+            Node(
+                render_metrics_table,
+                inputs="metrics",
+                outputs="metrics_table",
+                name="render_metrics_table",
+            ),
+            Node(
+                plot_f1_per_type,
+                inputs="metrics",
+                outputs="f1_per_type_plot",
+                name="plot_f1_per_type",
+            ),
+            Node(
+                plot_f1_per_length,
+                inputs="metrics",
+                outputs="f1_per_length_plot",
+                name="plot_f1_per_length",
+            ),
         ],
         tags=["evaluation"],
     )
@@ -40,7 +55,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             _template(),
             namespace=f"evaluation.{system}",
             inputs={"predictions": f"{system}_predictions", "documents": "documents"},
-            parameters={"params:evaluation": "params:evaluation", "params:system": f"params:evaluation.systems.{system}"},
+            parameters={
+                "params:evaluation": "params:evaluation",
+                "params:system": f"params:evaluation.systems.{system}",
+            },
         )
         for system in SYSTEMS
     ]
