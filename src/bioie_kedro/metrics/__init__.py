@@ -19,6 +19,7 @@ from bioie_kedro.metrics.strings import (
     StringScores,
     merge_chunk_predictions,
     normalize_mention,
+    records_from_documents,
     score_strings,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "bootstrap_f1_ci",
     "merge_chunk_predictions",
     "normalize_mention",
+    "records_from_documents",
     "score_entities",
     "score_relations",
     "score_strings",

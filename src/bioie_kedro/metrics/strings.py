@@ -29,6 +29,7 @@ IEPile asks one text several times, each time with a chunk of the schema;
 
 from __future__ import annotations
 
+import json
 import re
 import string
 import unicodedata
@@ -40,6 +41,7 @@ from typing import Literal
 import numpy as np
 
 from bioie_kedro.metrics.counts import PRF, bootstrap_sums, f1_from_counts, percentile_interval
+from bioie_kedro.schema import Document
 
 #: An answer item: a mention string, a (head, tail) tuple, or a {"head": ..., "tail": ...} mapping.
 StringItem = str | Sequence[str] | Mapping[str, str]
@@ -267,3 +269,54 @@ def merge_chunk_predictions(chunks: Iterable[StringRecord]) -> list[StringRecord
         StringRecord(record.id, record.source, record.gold, merged[key])
         for key, record in first.items()
     ]
+
+
+#: Attribute of a predicted :class:`~bioie_kedro.schema.Document` that holds a decoder's raw answer
+#: as JSON ``{type: [mention, …]}`` (before it is mapped back to spans), so string-level scores see
+#: what the model said even where a string could not be found in the text.
+PREDICTED_MENTIONS_ATTRIBUTE = "predicted_mentions"
+#: Attribute of a predicted document whose value ``"unparsable"`` marks an answer that could not
+#: be parsed; such documents are counted, and their gold mentions scored as missed.
+PARSE_STATUS_ATTRIBUTE = "parse_status"
+UNPARSABLE = "unparsable"
+
+
+def records_from_documents(
+    gold: Sequence[Document],
+    predicted: Sequence[Document],
+    *,
+    type_map: Mapping[str, str] | None = None,
+) -> list[StringRecord]:
+    """String records (type → mention texts) of gold documents and a system's predicted documents.
+
+    The predicted answer is the document's :data:`PREDICTED_MENTIONS_ATTRIBUTE` when present, else
+    the texts of its entities; :data:`PARSE_STATUS_ATTRIBUTE` = ``"unparsable"`` gives ``None``.
+    Documents are paired by id; a gold document without prediction has an empty answer.
+    """
+    type_map = dict(type_map or {})
+
+    def by_type(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+        answer: dict[str, list[str]] = {}
+        for etype, mention in pairs:
+            answer.setdefault(type_map.get(etype, etype), []).append(mention)
+        return answer
+
+    predicted_by_id = {doc.id: doc for doc in predicted}
+    records = []
+    for doc in gold:
+        gold_answer = by_type((e.type, e.text) for e in doc.entities)
+        pred = predicted_by_id.get(doc.id)
+        answer: dict[str, list[str]] | None
+        if pred is None:
+            answer = {}
+        elif pred.attributes.get(PARSE_STATUS_ATTRIBUTE) == UNPARSABLE:
+            answer = None
+        elif PREDICTED_MENTIONS_ATTRIBUTE in pred.attributes:
+            raw = json.loads(pred.attributes[PREDICTED_MENTIONS_ATTRIBUTE])
+            answer = by_type((etype, m) for etype, mentions in raw.items() for m in mentions)
+        else:
+            answer = by_type((e.type, e.text) for e in pred.entities)
+        records.append(
+            StringRecord(id=doc.id, source=doc.source, gold=gold_answer, predicted=answer)
+        )
+    return records

@@ -139,3 +139,55 @@ def test_namespaced_pipeline_slice_on_a_catalog():
     assert len(comparison["rows"]) == len(SYSTEMS)
     assert comparison["rows"][0]["strict_f1"] == pytest.approx(1 / 3)
     assert "## toy/test" in outputs[f"evaluation.{SYSTEMS[0]}.metrics_table"].load()
+
+
+def test_string_level_scores_for_decoder_systems():
+    import json as _json
+
+    gold = gold_docs() + [Document("2", "toy", "test", "No entity here.")]
+    decoded = predicted_docs()
+    # the decoder's raw answer, before mapping to spans: one string it hallucinated ("ulcers")
+    decoded[0].attributes["predicted_mentions"] = _json.dumps(
+        {"Chemical": ["Aspirin"], "Disease": ["ulcers", "renal failure"]}
+    )
+    unparsable = Document(
+        "2", "toy", "test", "No entity here.", attributes={"parse_status": "unparsable"}
+    )
+    metrics = evaluate_system(
+        {"toy/test": decoded + [unparsable]},
+        {"toy/test": gold},
+        PARAMS,
+        {"label": "Decoder", "tasks": ["ner", "strings"]},
+    )
+    strings = metrics["partitions"]["toy/test"]["strings"]["pooled"]
+    # gold units: Chemical/Aspirin, Disease/gastric ulcer, Disease/renal failure (doc 2 has none)
+    # predicted: Aspirin (TP), ulcers (FP), renal failure (TP) -> P = 2/3, R = 2/3
+    assert strings["precision"] == pytest.approx(2 / 3) and strings["recall"] == pytest.approx(
+        2 / 3
+    )
+    assert (strings["unparsable"], strings["records"]) == (1, 2)
+    # span-level scores are reported side by side
+    assert metrics["partitions"]["toy/test"]["ner"]["micro"]["strict"]["f1"] == pytest.approx(1 / 3)
+    table = render_metrics_table(metrics)
+    assert "unparsable answers: 1 of 2" in table
+    comparison, markdown = build_comparison(metrics)
+    assert comparison["rows"][0]["strings_f1"] == pytest.approx(2 / 3)
+    assert comparison["rows"][0]["unparsable"] == 1
+
+
+def test_dmcr_review_pipeline_for_a_pair_of_systems():
+    from bioie_kedro.pipelines.evaluation.pipeline import create_review_pipeline
+
+    catalog = DataCatalog()
+    catalog["alpha_predictions"] = {"toy/test": gold_docs()}
+    catalog["beta_predictions"] = {"toy/test": predicted_docs()}
+    outputs = SequentialRunner().run(create_review_pipeline("alpha", "beta"), catalog)
+    prefix = "review.alpha_vs_beta"
+    summary = outputs[f"{prefix}.summary"].load()["toy/test"]
+    # agreed: Aspirin; only alpha: gastric ulcer, renal failure; only beta: ulcer, caused
+    assert (summary["entities_agreed"], summary["entities_union"]) == (1, 5)
+    queue = outputs[f"{prefix}.queue"].load().splitlines()
+    assert queue[0].startswith("partition,document_id") and len(queue) == 1 + 4
+    assert "<html" in outputs[f"{prefix}.pages"].load()["toy/test"].lower()
+    (accepted,) = outputs[f"{prefix}.accepted"].load()["toy/test"]
+    assert [e.text for e in accepted.entities] == ["Aspirin"]

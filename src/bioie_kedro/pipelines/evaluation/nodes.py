@@ -6,7 +6,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bioie_kedro.metrics import SCHEMES, score_entities, score_relations
+from bioie_kedro.metrics import (
+    SCHEMES,
+    records_from_documents,
+    score_entities,
+    score_relations,
+    score_strings,
+)
 from bioie_kedro.pipelines.evaluation.params import EvaluationParams, SystemParams
 from bioie_kedro.schema import Document
 
@@ -45,7 +51,13 @@ def evaluate_system(
         corpus, _, split = key.partition("/")
         corpus_settings = settings.corpus(corpus)
         gold, predicted = _load(documents[key]), _load(predictions[key])
-        result: dict[str, Any] = {"corpus": corpus, "split": split, "ner": None, "relations": None}
+        result: dict[str, Any] = {
+            "corpus": corpus,
+            "split": split,
+            "ner": None,
+            "relations": None,
+            "strings": None,
+        }
         if "ner" in spec.tasks:
             result["ner"] = score_entities(
                 gold,
@@ -62,6 +74,15 @@ def evaluate_system(
                 gold,
                 predicted,
                 mode=corpus_settings.relation_mode,
+                bootstrap=settings.bootstrap,
+                seed=settings.seed,
+            ).as_dict()
+        if "strings" in spec.tasks:
+            records = records_from_documents(gold, predicted, type_map=corpus_settings.type_map)
+            result["strings"] = score_strings(
+                records,
+                matching=settings.string_matching,
+                normalize=settings.string_normalize,
                 bootstrap=settings.bootstrap,
                 seed=settings.seed,
             ).as_dict()
@@ -130,6 +151,15 @@ def render_metrics_table(metrics: Mapping[str, Any]) -> str:
                     f"| {rtype} | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | – |"
                 )
             lines.append("")
+        strings = result.get("strings")
+        if strings:
+            pooled = strings["pooled"]
+            lines += [
+                f"String level ({strings['matching']} matching, normalised: {strings['normalize']}): "
+                f"P {_pct(pooled['precision'])}, R {_pct(pooled['recall'])}, F1 {_pct(pooled['f1'])} "
+                f"[{_ci(pooled)}]; unparsable answers: {pooled['unparsable']} of {pooled['records']}.",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -204,6 +234,9 @@ def build_comparison(*system_metrics: Mapping[str, Any]) -> tuple[dict[str, Any]
                         "type_f1": micro["type"]["f1"],
                     }
                 )
+            if result.get("strings"):
+                row["strings_f1"] = result["strings"]["pooled"]["f1"]
+                row["unparsable"] = result["strings"]["pooled"]["unparsable"]
             if result.get("relations"):
                 row["relations_f1"] = result["relations"]["micro"]["f1"]
                 row["relations_f1_ci"] = result["relations"]["micro"].get("f1_ci")
@@ -214,8 +247,8 @@ def build_comparison(*system_metrics: Mapping[str, Any]) -> tuple[dict[str, Any]
         "",
         "Scores in %, micro-averaged; strict = same boundaries and type (SemEval), partial = overlap counts half.",
         "",
-        "| corpus | split | system | strict P | strict R | strict F1 | strict F1 interval | partial F1 | relations F1 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| corpus | split | system | strict P | strict R | strict F1 | strict F1 interval | partial F1 | string F1 | relations F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
 
@@ -229,6 +262,49 @@ def build_comparison(*system_metrics: Mapping[str, Any]) -> tuple[dict[str, Any]
         )
         lines.append(
             f"| {r['corpus']} | {r['split']} | {r['system']} | {cell('strict_precision')} | {cell('strict_recall')} | "
-            f"{cell('strict_f1')} | {interval} | {cell('partial_f1')} | {cell('relations_f1')} |"
+            f"{cell('strict_f1')} | {interval} | {cell('partial_f1')} | {cell('strings_f1')} | {cell('relations_f1')} |"
         )
     return {"rows": rows}, "\n".join(lines) + "\n"
+
+
+def review_system_pair(
+    predictions_a: Partitions, predictions_b: Partitions, names: tuple[str, str]
+) -> tuple[dict[str, Any], str, dict[str, str], dict[str, list[Document]]]:
+    """Dual-model consistency review (DMCR) of two systems on every partition both predicted.
+
+    Returns:
+        a JSON summary per partition, the review queue as CSV text (one row per disagreeing
+        entity), one HTML page per partition showing both systems' spans, and the accepted
+        documents (the agreed entities) per partition.
+    """
+    import csv
+    import io
+
+    from bioie_kedro.review import QUEUE_COLUMNS, queue_rows, render_review_html, review_consistency
+
+    name_a, name_b = names
+    shared = sorted(set(predictions_a) & set(predictions_b))
+    if not shared:
+        raise ValueError(f"{name_a} and {name_b} have no predicted partition in common")
+    summary: dict[str, Any] = {}
+    pages: dict[str, str] = {}
+    accepted: dict[str, list[Document]] = {}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["partition", *QUEUE_COLUMNS])
+    writer.writeheader()
+    for key in shared:
+        docs_a, docs_b = _load(predictions_a[key]), _load(predictions_b[key])
+        review = review_consistency(docs_a, docs_b, names=(name_a, name_b))
+        summary[key] = review.summary()
+        for row in queue_rows(review):
+            writer.writerow({"partition": key, **row})
+        pages[key] = render_review_html(
+            review,
+            {doc.id: doc for doc in docs_a},
+            title=f"DMCR review: {name_a} vs {name_b} on {key}",
+        )
+        accepted[key] = review.accepted
+        logger.info(
+            "DMCR %s vs %s on %s: %d items to review", name_a, name_b, key, len(review.queue)
+        )
+    return summary, buffer.getvalue(), pages, accepted

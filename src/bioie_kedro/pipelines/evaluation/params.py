@@ -28,7 +28,11 @@ class SystemParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(description="Name shown in tables and plots.")
-    tasks: list[Literal["ner", "relations"]] = Field(default_factory=lambda: ["ner"])
+    tasks: list[Literal["ner", "relations", "strings"]] = Field(
+        default_factory=lambda: ["ner"],
+        description="ner: span-level SemEval scores; relations; strings: string-level scores of the "
+        "mention lists (decoders: their raw answers, see metrics.strings.PREDICTED_MENTIONS_ATTRIBUTE).",
+    )
 
 
 class EvaluationParams(BaseModel):
@@ -40,6 +44,12 @@ class EvaluationParams(BaseModel):
         1000, ge=0, description="Bootstrap resamples over documents for F1 intervals (0 = none)."
     )
     seed: int = 0
+    string_matching: Literal["multiset", "set"] = Field(
+        "multiset", description="String-level matching (IEPile)."
+    )
+    string_normalize: bool = Field(
+        False, description="Lower-case, strip punctuation and articles before matching."
+    )
     corpora: dict[str, CorpusEvaluationParams] = Field(default_factory=dict)
     systems: dict[str, SystemParams] = Field(default_factory=dict)
 

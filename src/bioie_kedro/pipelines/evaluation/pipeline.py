@@ -1,6 +1,7 @@
 """Wiring of the evaluation pipeline: one template per system under ``evaluation.<system>``."""
 
 import warnings
+from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
@@ -10,11 +11,16 @@ from bioie_kedro.pipelines.evaluation.nodes import (
     plot_f1_per_length,
     plot_f1_per_type,
     render_metrics_table,
+    review_system_pair,
 )
 
 #: Systems compared. Each provides ``<system>_predictions`` (documents per ``<corpus>/<split>``)
 #: and has an entry under ``evaluation.systems`` in the parameters. Later pipelines add theirs.
 SYSTEMS: tuple[str, ...] = ("dictionary",)
+
+#: Pairs of systems whose predictions go through the dual-model consistency review (DMCR,
+#: METHODS.md A), e.g. ("rag_icl", "dfpo") once both exist.
+REVIEW_PAIRS: tuple[tuple[str, str], ...] = ()
 
 
 def _template() -> Pipeline:
@@ -49,6 +55,28 @@ def _template() -> Pipeline:
     )
 
 
+def create_review_pipeline(system_a: str, system_b: str) -> Pipeline:
+    """DMCR of two systems under the namespace ``review.<a>_vs_<b>``: summary, queue, HTML pages."""
+    return Pipeline(
+        [
+            Node(
+                update_wrapper(
+                    partial(review_system_pair, names=(system_a, system_b)), review_system_pair
+                ),
+                inputs=["predictions_a", "predictions_b"],
+                outputs=["summary", "queue", "pages", "accepted"],
+                name="review_system_pair",
+            )
+        ],
+        namespace=f"review.{system_a}_vs_{system_b}",
+        inputs={
+            "predictions_a": f"{system_a}_predictions",
+            "predictions_b": f"{system_b}_predictions",
+        },
+        tags=["evaluation", "review"],
+    )
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     per_system = [
         Pipeline(
@@ -77,4 +105,5 @@ def create_pipeline(**kwargs) -> Pipeline:
                 )
             ]
         )
-    return sum(per_system, Pipeline([])) + comparison
+    reviews = [create_review_pipeline(a, b) for a, b in REVIEW_PAIRS]
+    return sum(per_system + reviews, Pipeline([])) + comparison
