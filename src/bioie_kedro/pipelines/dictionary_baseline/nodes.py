@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bioie_kedro.baselines.dictionary import MentionDictionary, build_dictionary, tag_documents
+from bioie_kedro.datasets.partitions import Partitions, load_partition, partition_key
 from bioie_kedro.pipelines.dictionary_baseline.params import DictionaryBaselineParams
 from bioie_kedro.schema import Document
 
 logger = logging.getLogger(__name__)
-
-Partitions = Mapping[str, list[Document] | Callable[[], list[Document]]]
-
-
-def _partition(documents: Partitions, key: str) -> list[Document]:
-    if key not in documents:
-        raise KeyError(
-            f"documents has no partition {key!r} (available: {', '.join(sorted(documents))}); "
-            "check dictionary_baseline.corpora against the corpora of this environment"
-        )
-    value = documents[key]
-    return value() if callable(value) else value
 
 
 def build_mention_dictionaries(
@@ -33,7 +22,7 @@ def build_mention_dictionaries(
     dictionaries = {}
     for corpus, spec in settings.corpora.items():
         dictionary = build_dictionary(
-            _partition(documents, f"{corpus}/{spec.train}"),
+            load_partition(documents, partition_key(corpus, spec.train)),
             case_insensitive=settings.case_insensitive,
             min_length=settings.min_length,
             type_map=spec.type_map,
@@ -55,8 +44,8 @@ def tag_with_dictionaries(
     for corpus, spec in settings.corpora.items():
         dictionary = MentionDictionary.from_dict(mention_dictionaries[corpus])
         for split in spec.predict:
-            key = f"{corpus}/{split}"
-            predictions[key] = tag_documents(dictionary, _partition(documents, key))
+            key = partition_key(corpus, split)
+            predictions[key] = tag_documents(dictionary, load_partition(documents, key))
             logger.info(
                 "Tagged %s: %d entities in %d documents",
                 key,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from bioie_kedro.datasets.partitions import Partitions, load_partition
 from bioie_kedro.metrics import (
     SCHEMES,
     records_from_documents,
@@ -20,13 +21,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
-
-Partitions = Mapping[str, list[Document] | Callable[[], list[Document]]]
-
-
-def _load(value: list[Document] | Callable[[], list[Document]]) -> list[Document]:
-    # A PartitionedDataset loads lazily: each partition is a function that loads it.
-    return value() if callable(value) else value
 
 
 def evaluate_system(
@@ -50,7 +44,8 @@ def evaluate_system(
             )
         corpus, _, split = key.partition("/")
         corpus_settings = settings.corpus(corpus)
-        gold, predicted = _load(documents[key]), _load(predictions[key])
+        gold = load_partition(documents, key)
+        predicted = load_partition(predictions, key, name=f"{spec.label} predictions")
         result: dict[str, Any] = {
             "corpus": corpus,
             "split": split,
@@ -293,7 +288,7 @@ def review_system_pair(
     writer = csv.DictWriter(buffer, fieldnames=["partition", *QUEUE_COLUMNS])
     writer.writeheader()
     for key in shared:
-        docs_a, docs_b = _load(predictions_a[key]), _load(predictions_b[key])
+        docs_a, docs_b = load_partition(predictions_a, key), load_partition(predictions_b, key)
         review = review_consistency(docs_a, docs_b, names=(name_a, name_b))
         summary[key] = review.summary()
         for row in queue_rows(review):

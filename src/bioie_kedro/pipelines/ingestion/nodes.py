@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bioie_kedro.corpora import ReadResult
+from bioie_kedro.datasets.partitions import Partitions, load_partition, partition_key
 from bioie_kedro.pipelines.ingestion.params import IngestionParams
 from bioie_kedro.schema import NEGATIVE_RELATION, Document, validate_documents
 from bioie_kedro.segmentation import segment_document, segmentation_stats
 from bioie_kedro.views import to_iob2
 
 logger = logging.getLogger(__name__)
-
-PARTITION_SEPARATOR = "/"
-
-
-def partition_key(source: str, split: str) -> str:
-    """Partition name of one corpus split in the ``documents`` dataset: ``"<corpus>/<split>"``."""
-    return f"{source}{PARTITION_SEPARATOR}{split}"
 
 
 def build_documents(
@@ -40,11 +34,6 @@ def build_documents(
             partitions[partition_key(corpus, split)] = docs
             logger.info("%s/%s: %d documents segmented and validated", corpus, split, len(docs))
     return partitions
-
-
-def _materialize(value: list[Document] | Callable[[], list[Document]]) -> list[Document]:
-    # A PartitionedDataset loads lazily: each partition is a function that loads it.
-    return value() if callable(value) else value
 
 
 def _entity_text_mismatches(docs: list[Document]) -> int:
@@ -103,7 +92,7 @@ def split_report(docs: list[Document], result: ReadResult, max_examples: int) ->
 
 def build_ingestion_report(
     raw_corpora: Mapping[str, Mapping[str, ReadResult]],
-    documents: Mapping[str, list[Document] | Callable[[], list[Document]]],
+    documents: Partitions,
     params: dict[str, Any],
 ) -> dict[str, Any]:
     """Per corpus and split: counts of documents, sentences, mentions and relations per type,
@@ -114,10 +103,7 @@ def build_ingestion_report(
     for corpus, splits in raw_corpora.items():
         corpora[corpus] = {}
         for split, result in splits.items():
-            key = partition_key(corpus, split)
-            if key not in documents:
-                raise KeyError(f"documents has no partition {key!r}; run build_documents first")
-            docs = _materialize(documents[key])
+            docs = load_partition(documents, partition_key(corpus, split))
             report = split_report(docs, result, settings.max_report_examples)
             corpora[corpus][split] = report
             for name in (
