@@ -281,3 +281,21 @@ def test_prediction_command_reads_text_and_pubtator(tokenizer, tmp_path, capsys)
     assert target.read_text().startswith("7|t|Lithium toxicity.\n7|a|Seen in rats.\n")
     assert documents_from_text("\n\n") == []
     assert main([str(tmp_path / "nope"), str(pubtator)]) == 2
+
+
+def test_propagate_mentions_tags_other_occurrences_in_the_document():
+    from bioie_kedro.token_classification import propagate_mentions
+
+    text = "Adenomatous polyposis coli (APC) is rare. APC carriers and APCs differ; apc too."
+    doc = Document(
+        "1", "x", "test", text,
+        entities=[Entity("P1", "Disease", "Adenomatous polyposis coli", [(0, 26)]), Entity("P2", "Disease", "APC", [(28, 31)])],
+    )
+    out = propagate_mentions(doc)
+    # the second "APC" is added; "APCs" (inside a word) and "apc" (other case) are not
+    assert [(e.text, e.offsets) for e in out.entities] == [
+        ("Adenomatous polyposis coli", [(0, 26)]),
+        ("APC", [(28, 31)]),
+        ("APC", [(42, 45)]),
+    ]
+    assert propagate_mentions(Document("2", "x", "t", "nothing")).entities == []

@@ -701,19 +701,55 @@ def predict_word_tags(
     return tags, stats
 
 
+def propagate_mentions(doc: Document, *, min_length: int = 2) -> Document:
+    """Document-level label consistency: every other occurrence of a predicted mention string
+    (same case, whole words) in the same document gets the same type, unless it overlaps a
+    prediction. Abbreviations defined once ("adenomatous polyposis coli (APC)") are then found
+    wherever they recur."""
+    from bioie_kedro.mentions import find_mentions
+    from bioie_kedro.schema import Entity
+
+    mentions = []
+    seen: set[str] = set()
+    for entity in doc.entities:
+        if not entity.is_discontinuous and len(entity.text) >= min_length and entity.text not in seen:
+            seen.add(entity.text)
+            mentions.append((entity.type, entity.text))
+    if not mentions:
+        return doc
+    taken = [(e.start, e.end) for e in doc.entities]
+    added = []
+    for match in find_mentions(doc.text, mentions):
+        if any(match.start < end and start < match.end for start, end in taken):
+            continue
+        taken.append((match.start, match.end))
+        added.append(match)
+    if not added:
+        return doc
+    entities = list(doc.entities) + [
+        Entity(f"P{len(doc.entities) + i + 1}", m.type, doc.text[m.start : m.end], [(m.start, m.end)])
+        for i, m in enumerate(added)
+    ]
+    entities.sort(key=lambda e: (e.start, e.end))
+    return replace(doc, entities=entities)
+
+
 def predict_documents(
     classifier: TokenClassifier,
     docs: Sequence[Document],
     *,
     batch_size: int = 64,
     quantize: bool = False,
+    propagate: bool = False,
 ) -> tuple[list[Document], PredictionStats]:
-    """Predicted documents (entities with character spans) for segmented ``docs``."""
+    """Predicted documents (entities with character spans) for segmented ``docs``;
+    ``propagate`` applies :func:`propagate_mentions` to each document."""
     settings = classifier.settings
     examples, _ = build_examples(
-        docs,
-        type_map=settings.get("type_map"),
-        context_sentences=settings.get("context_sentences", 0),
+        docs, type_map=settings.get("type_map"), context_sentences=settings.get("context_sentences", 0)
     )
     tags, stats = predict_word_tags(classifier, examples, batch_size=batch_size, quantize=quantize)
-    return documents_with_predictions(docs, examples, tags), stats
+    predicted = documents_with_predictions(docs, examples, tags)
+    if propagate:
+        predicted = [propagate_mentions(doc) for doc in predicted]
+    return predicted, stats

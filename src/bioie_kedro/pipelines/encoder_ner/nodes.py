@@ -54,6 +54,7 @@ def predict_entities(
             load_partition(documents, key),
             batch_size=settings.prediction.batch_size,
             quantize=settings.prediction.quantize,
+            propagate=settings.prediction.propagate_mentions,
         )
         predictions[key] = docs
         report["prediction"][key] = {

@@ -52,6 +52,9 @@ class PredictionParams(BaseModel):
 
     batch_size: int = 64
     quantize: bool = Field(False, description="Dynamic int8 quantisation of linear layers (CPU).")
+    propagate_mentions: bool = Field(
+        False, description="Tag every other occurrence of a predicted mention in the same document."
+    )
 
 
 class EncoderNerParams(BaseModel):
