@@ -1,12 +1,18 @@
-"""Kedro datasets of bioie-kedro: raw corpus collections, Parquet document tables, models.
+"""Kedro datasets of bioie-kedro: raw corpus collections, Parquet document tables, models, indices.
 
-``TokenClassifierDataset`` is imported lazily (it pulls in the token-classification module).
+``TokenClassifierDataset`` and ``FaissIndexDataset`` are imported lazily (they pull in the
+token-classification and retrieval modules).
 """
 
 from bioie_kedro.datasets.corpora import CorpusCollectionDataset
 from bioie_kedro.datasets.documents import DocumentsDataset
 
-__all__ = ["CorpusCollectionDataset", "DocumentsDataset", "TokenClassifierDataset"]
+__all__ = [
+    "CorpusCollectionDataset",
+    "DocumentsDataset",
+    "FaissIndexDataset",
+    "TokenClassifierDataset",
+]
 
 
 def __getattr__(name: str):
@@ -14,4 +20,8 @@ def __getattr__(name: str):
         from bioie_kedro.datasets.models import TokenClassifierDataset
 
         return TokenClassifierDataset
+    if name == "FaissIndexDataset":
+        from bioie_kedro.datasets.faiss_index import FaissIndexDataset
+
+        return FaissIndexDataset
     raise AttributeError(name)

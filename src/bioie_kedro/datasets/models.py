@@ -12,6 +12,11 @@ from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 from bioie_kedro.token_classification import METADATA_FILE, TokenClassifier
 
 
+def _is_dir(path: str) -> bool:
+    # a module-level function keeps the dataset picklable (ParallelRunner)
+    return Path(path).is_dir()
+
+
 class TokenClassifierDataset(AbstractVersionedDataset[TokenClassifier, TokenClassifier]):
     """Saves with ``save_pretrained`` (``model.safetensors``, ``config.json`` with the label map,
     tokenizer files) plus the training settings in ``bioie_token_classifier.json``; never pickled.
