@@ -712,7 +712,11 @@ def propagate_mentions(doc: Document, *, min_length: int = 2) -> Document:
     mentions = []
     seen: set[str] = set()
     for entity in doc.entities:
-        if not entity.is_discontinuous and len(entity.text) >= min_length and entity.text not in seen:
+        if (
+            not entity.is_discontinuous
+            and len(entity.text) >= min_length
+            and entity.text not in seen
+        ):
             seen.add(entity.text)
             mentions.append((entity.type, entity.text))
     if not mentions:
@@ -727,7 +731,9 @@ def propagate_mentions(doc: Document, *, min_length: int = 2) -> Document:
     if not added:
         return doc
     entities = list(doc.entities) + [
-        Entity(f"P{len(doc.entities) + i + 1}", m.type, doc.text[m.start : m.end], [(m.start, m.end)])
+        Entity(
+            f"P{len(doc.entities) + i + 1}", m.type, doc.text[m.start : m.end], [(m.start, m.end)]
+        )
         for i, m in enumerate(added)
     ]
     entities.sort(key=lambda e: (e.start, e.end))
@@ -746,7 +752,9 @@ def predict_documents(
     ``propagate`` applies :func:`propagate_mentions` to each document."""
     settings = classifier.settings
     examples, _ = build_examples(
-        docs, type_map=settings.get("type_map"), context_sentences=settings.get("context_sentences", 0)
+        docs,
+        type_map=settings.get("type_map"),
+        context_sentences=settings.get("context_sentences", 0),
     )
     tags, stats = predict_word_tags(classifier, examples, batch_size=batch_size, quantize=quantize)
     predicted = documents_with_predictions(docs, examples, tags)
