@@ -1,6 +1,6 @@
 """Kedro datasets of bioie-kedro: raw corpus collections, Parquet document tables, models, indices.
 
-``TokenClassifierDataset`` and ``FaissIndexDataset`` are imported lazily (they pull in the
+``TokenClassifierDataset``, ``CausalLMDataset`` and ``FaissIndexDataset`` are imported lazily (they pull in the
 token-classification and retrieval modules).
 """
 
@@ -8,6 +8,7 @@ from bioie_kedro.datasets.corpora import CorpusCollectionDataset
 from bioie_kedro.datasets.documents import DocumentsDataset
 
 __all__ = [
+    "CausalLMDataset",
     "CorpusCollectionDataset",
     "DocumentsDataset",
     "FaissIndexDataset",
@@ -20,6 +21,10 @@ def __getattr__(name: str):
         from bioie_kedro.datasets.models import TokenClassifierDataset
 
         return TokenClassifierDataset
+    if name == "CausalLMDataset":
+        from bioie_kedro.datasets.models import CausalLMDataset
+
+        return CausalLMDataset
     if name == "FaissIndexDataset":
         from bioie_kedro.datasets.faiss_index import FaissIndexDataset
 

@@ -1,0 +1,275 @@
+"""Batched generation: prompts sorted by length, left padding, KV cache, bounded new tokens.
+
+:func:`generate` answers each prompt once (greedy by default), :func:`generate_samples` gives
+several sampled answers per prompt (preference-pair mining). Prompts are chat texts from
+:func:`bioie_kedro.decoders.chat.render_prompt` (or token-id lists); they are tokenized without
+special tokens, exactly as in training. Answers stop at the end-of-turn token or after
+``max_new_tokens``; how many hit the bound is counted in :class:`GenerationStats`.
+
+Backends: ``transformers`` (``model.generate`` in batches under ``torch.inference_mode``),
+``vllm`` (vLLM's offline engine; needs vLLM, a GPU and a model saved on disk), ``auto`` (vLLM when
+both are present, else transformers). :func:`generate_one_by_one` is the unbatched baseline of the
+throughput benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bioie_kedro.decoders.chat import end_of_turn_id
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["transformers", "vllm", "auto"]
+
+
+@dataclass
+class GenerationSettings:
+    """Decoding settings (``GenerationConfig`` names where there is one)."""
+
+    max_new_tokens: int = 128
+    batch_size: int = 16
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+    num_return_sequences: int = 1
+    seed: int = 0
+    sort_by_length: bool = True
+    backend: Backend = "transformers"
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1 or self.batch_size < 1 or self.num_return_sequences < 1:
+            raise ValueError("max_new_tokens, batch_size and num_return_sequences must be >= 1")
+        if self.num_return_sequences > 1 and not self.do_sample:
+            raise ValueError("several answers per prompt need do_sample=True")
+        if self.backend not in ("transformers", "vllm", "auto"):
+            raise ValueError(f"unknown generation backend {self.backend!r}")
+
+
+@dataclass
+class GenerationStats:
+    prompts: int = 0
+    answers: int = 0
+    new_tokens: int = 0
+    hit_max_new_tokens: int = 0
+    seconds: float = 0.0
+    backend: str = "transformers"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompts_per_second(self) -> float:
+        return self.prompts / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prompts": self.prompts,
+            "answers": self.answers,
+            "new_tokens": self.new_tokens,
+            "hit_max_new_tokens": self.hit_max_new_tokens,
+            "seconds": round(self.seconds, 3),
+            "prompts_per_second": round(self.prompts_per_second, 2),
+            "backend": self.backend,
+            **self.extra,
+        }
+
+
+def _prompt_ids(tokenizer: Any, prompts: Sequence[str | Sequence[int]]) -> list[list[int]]:
+    return [
+        list(prompt)
+        if not isinstance(prompt, str)
+        else tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        for prompt in prompts
+    ]
+
+
+def _stop_ids(tokenizer: Any, model: Any | None = None) -> list[int]:
+    stops = {end_of_turn_id(tokenizer)}
+    if tokenizer.eos_token_id is not None:
+        stops.add(tokenizer.eos_token_id)
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(configured, int):
+        stops.add(configured)
+    elif configured:
+        stops.update(configured)
+    return sorted(stops)
+
+
+def _use_vllm(settings: GenerationSettings) -> bool:
+    if settings.backend == "transformers":
+        return False
+    try:
+        import torch
+        import vllm  # noqa: F401
+    except ImportError:
+        available = False
+    else:
+        available = torch.cuda.is_available()
+    if settings.backend == "vllm" and not available:
+        raise RuntimeError("generation backend 'vllm' needs the vllm package and a CUDA GPU")
+    return available
+
+
+def _generate_batches(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str | Sequence[int]],
+    settings: GenerationSettings,
+    stats: GenerationStats,
+) -> list[list[str]]:
+    import torch
+
+    ids = _prompt_ids(tokenizer, prompts)
+    order = list(range(len(ids)))
+    if settings.sort_by_length:
+        order.sort(key=lambda index: len(ids[index]))
+    stops = _stop_ids(tokenizer, model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    device = next(model.parameters()).device
+    answers: list[list[str]] = [[] for _ in ids]
+    generation_kwargs: dict[str, Any] = {
+        "max_new_tokens": settings.max_new_tokens,
+        "do_sample": settings.do_sample,
+        "num_return_sequences": settings.num_return_sequences,
+        "eos_token_id": stops,
+        "pad_token_id": pad_id,
+        "use_cache": True,
+    }
+    if settings.do_sample:
+        generation_kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
+        torch.manual_seed(settings.seed)
+    else:
+        # greedy: neutralise sampling fields a checkpoint's generation_config may carry
+        generation_kwargs.update(temperature=None, top_p=None, top_k=None)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), settings.batch_size):
+                batch = order[start : start + settings.batch_size]
+                width = max(len(ids[index]) for index in batch)
+                input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                attention = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, index in enumerate(batch):  # left padding
+                    length = len(ids[index])
+                    input_ids[row, width - length :] = torch.tensor(ids[index])
+                    attention[row, width - length :] = 1
+                output = model.generate(
+                    input_ids=input_ids.to(device),
+                    attention_mask=attention.to(device),
+                    **generation_kwargs,
+                )
+                new = output[:, width:].tolist()
+                for row, tokens in enumerate(new):
+                    index = batch[row // settings.num_return_sequences]
+                    kept = []
+                    for token in tokens:
+                        if token in stops:
+                            break
+                        kept.append(token)
+                    else:
+                        stats.hit_max_new_tokens += 1
+                    stats.new_tokens += len(kept)
+                    answers[index].append(tokenizer.decode(kept, skip_special_tokens=True))
+    finally:
+        if was_training:
+            model.train()
+    return answers
+
+
+def _generate_vllm(
+    model_path: str,
+    prompts: Sequence[str | Sequence[int]],
+    tokenizer: Any,
+    settings: GenerationSettings,
+    stats: GenerationStats,
+) -> list[list[str]]:
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path, seed=settings.seed)
+    params = SamplingParams(
+        n=settings.num_return_sequences,
+        temperature=settings.temperature if settings.do_sample else 0.0,
+        top_p=settings.top_p if settings.do_sample else 1.0,
+        max_tokens=settings.max_new_tokens,
+        stop_token_ids=_stop_ids(tokenizer),
+        seed=settings.seed,
+    )
+    requests = [{"prompt_token_ids": ids} for ids in _prompt_ids(tokenizer, prompts)]
+    results = llm.generate(requests, params)
+    answers = []
+    for result in results:
+        texts = []
+        for completion in result.outputs:
+            stats.new_tokens += len(completion.token_ids)
+            stats.hit_max_new_tokens += completion.finish_reason == "length"
+            texts.append(completion.text)
+        answers.append(texts)
+    return answers
+
+
+def generate_samples(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str | Sequence[int]],
+    settings: GenerationSettings,
+    *,
+    model_path: str | None = None,
+) -> tuple[list[list[str]], GenerationStats]:
+    """``settings.num_return_sequences`` answers per prompt, in prompt order, and the run's stats.
+
+    ``model_path`` (the saved model directory) is needed by the vLLM backend only.
+    """
+    stats = GenerationStats(prompts=len(prompts))
+    started = time.perf_counter()
+    if prompts and _use_vllm(settings) and model_path is not None:
+        stats.backend = "vllm"
+        answers = _generate_vllm(model_path, prompts, tokenizer, settings, stats)
+    else:
+        answers = _generate_batches(model, tokenizer, prompts, settings, stats) if prompts else []
+    stats.seconds = time.perf_counter() - started
+    stats.answers = sum(len(texts) for texts in answers)
+    if stats.hit_max_new_tokens:
+        logger.warning(
+            "%d of %d answers stopped at max_new_tokens=%d (possibly truncated)",
+            stats.hit_max_new_tokens,
+            stats.answers,
+            settings.max_new_tokens,
+        )
+    return answers, stats
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str | Sequence[int]],
+    settings: GenerationSettings | None = None,
+    *,
+    model_path: str | None = None,
+) -> list[str]:
+    """One answer per prompt, in prompt order (greedy unless ``settings.do_sample``)."""
+    settings = settings or GenerationSettings()
+    if settings.num_return_sequences != 1:
+        raise ValueError("generate() gives one answer per prompt; use generate_samples()")
+    answers, _ = generate_samples(model, tokenizer, prompts, settings, model_path=model_path)
+    return [texts[0] for texts in answers]
+
+
+def generate_one_by_one(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str | Sequence[int]],
+    settings: GenerationSettings | None = None,
+) -> list[str]:
+    """The unbatched baseline: one ``model.generate`` call per prompt, no padding."""
+    settings = settings or GenerationSettings()
+    single = GenerationSettings(
+        max_new_tokens=settings.max_new_tokens,
+        batch_size=1,
+        sort_by_length=False,
+        backend="transformers",
+    )
+    return generate(model, tokenizer, prompts, single)

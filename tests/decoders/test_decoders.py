@@ -1,0 +1,207 @@
+"""Decoders: chat prompts, base models, SFT (full / LoRA / QLoRA gate), generation, the dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from kedro.io.core import DatasetError  # noqa: E402
+
+from bioie_kedro.datasets.models import CausalLMDataset  # noqa: E402
+from bioie_kedro.decoders.build import (  # noqa: E402
+    MINILM_DECODER,
+    BaseModelSettings,
+    CausalLM,
+    LlamaShape,
+    build_base_model,
+    train_bpe_tokenizer,
+)
+from bioie_kedro.decoders.chat import encode_completion, encode_prompt, render_prompt  # noqa: E402
+from bioie_kedro.decoders.generation import (  # noqa: E402
+    GenerationSettings,
+    generate,
+    generate_one_by_one,
+    generate_samples,
+)
+from bioie_kedro.decoders.sft import SFTExample, SFTSettings, tokenize_examples, train_sft  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[2] / "data" / "01_raw" / "demo" / "demo_train.PubTator.txt"
+TINY = LlamaShape(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    vocab_size=800,
+)
+
+
+def _demo_texts() -> list[str]:
+    lines = DEMO.read_text(encoding="utf-8").splitlines()
+    return [line.split("|", 2)[2] for line in lines if "|t|" in line or "|a|" in line]
+
+
+def _examples() -> list[SFTExample]:
+    # A task the tiny model learns in a few dozen steps: does the text name a side effect?
+    texts = _demo_texts()[:24]
+    return [
+        SFTExample(
+            [{"role": "user", "content": f"Induced? {t[:60]}"}],
+            '["induced"]' if "induced" in t[:60] else "[]",
+        )
+        for t in texts
+    ]
+
+
+@pytest.fixture(scope="module")
+def base() -> CausalLM:
+    return build_base_model(BaseModelSettings(shape=TINY, seed=3), _demo_texts())
+
+
+@pytest.fixture(scope="module")
+def tuned(base: CausalLM, tmp_path_factory: pytest.TempPathFactory) -> CausalLM:
+    settings = SFTSettings(
+        max_steps=40, per_device_train_batch_size=8, learning_rate=5e-3, logging_steps=10,
+        save_strategy="no",
+    )
+    return train_sft(base, _examples(), settings, output_dir=tmp_path_factory.mktemp("sft"))
+
+
+def test_prompt_is_the_prefix_of_the_training_sequence(base: CausalLM) -> None:
+    example = _examples()[0]
+    row = tokenize_examples(base.tokenizer, [example], max_length=4096).rows[0]
+    prompt = encode_prompt(base.tokenizer, example.messages)
+    assert row["input_ids"][: len(prompt)] == prompt
+    assert row["completion_mask"] == [0] * len(prompt) + [1] * (len(row["input_ids"]) - len(prompt))
+    assert row["input_ids"][len(prompt) :] == encode_completion(base.tokenizer, example.answer)
+    assert row["input_ids"][-1] == base.tokenizer.eos_token_id
+    assert render_prompt(base.tokenizer, example.messages).endswith("<|assistant|>\n")
+
+
+def test_prompt_must_end_with_a_user_turn(base: CausalLM) -> None:
+    with pytest.raises(ValueError, match="user turn"):
+        render_prompt(base.tokenizer, [{"role": "assistant", "content": "x"}])
+    with pytest.raises(ValueError, match="mapping"):
+        render_prompt(base.tokenizer, [{"content": "x"}])
+
+
+def test_too_long_examples_are_dropped_and_counted(base: CausalLM) -> None:
+    tokenized = tokenize_examples(base.tokenizer, _examples(), max_length=20)
+    assert tokenized.dropped_too_long == len(_examples()) - len(tokenized.rows)
+    assert tokenized.dropped_too_long > 0
+
+
+def test_byte_level_bpe_round_trips_any_text() -> None:
+    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600)
+    for text in ["Naïve β-blocker (5 mg/kg) → renal failure", *_demo_texts()[:20]]:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tokenizer.decode(ids) == text
+
+
+def test_scratch_model_is_seeded() -> None:
+    texts = _demo_texts()[:50]
+    first = build_base_model(BaseModelSettings(shape=TINY, seed=1), texts)
+    second = build_base_model(BaseModelSettings(shape=TINY, seed=1), texts)
+    third = build_base_model(BaseModelSettings(shape=TINY, seed=2), texts)
+    w1, w2, w3 = (m.model.model.embed_tokens.weight for m in (first, second, third))
+    assert torch.equal(w1, w2)
+    assert not torch.equal(w1, w3)
+
+
+def test_full_fine_tuning_learns_the_task(tuned: CausalLM) -> None:
+    history = [h["loss"] for h in tuned.training_log["sft"]["history"] if "loss" in h]
+    assert history[-1] < history[0] / 2
+    examples = _examples()
+    prompts = [render_prompt(tuned.tokenizer, e.messages) for e in examples]
+    answers = generate(tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=8))
+    correct = sum(a == e.answer for a, e in zip(answers, examples, strict=True))
+    assert {e.answer for e in examples} == {"[]", '["induced"]'}
+    assert correct >= 0.75 * len(examples)
+
+
+def test_batched_greedy_equals_one_by_one(tuned: CausalLM) -> None:
+    prompts = [render_prompt(tuned.tokenizer, e.messages) for e in _examples()]
+    prompts += [render_prompt(tuned.tokenizer, [{"role": "user", "content": "x"}])]  # short one
+    batched = generate(
+        tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=12, batch_size=5)
+    )
+    single = generate_one_by_one(
+        tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=12)
+    )
+    assert batched == single
+
+
+def test_generation_stops_at_the_bound_and_counts_it(base: CausalLM) -> None:
+    prompts = [render_prompt(base.tokenizer, [{"role": "user", "content": "anything"}])] * 3
+    answers, stats = generate_samples(
+        base.model, base.tokenizer, prompts,
+        GenerationSettings(max_new_tokens=4, do_sample=True, num_return_sequences=2, seed=1),
+    )
+    assert [len(a) for a in answers] == [2, 2, 2]
+    assert stats.answers == 6
+    assert stats.new_tokens <= 6 * 4
+    assert stats.hit_max_new_tokens == sum(
+        len(base.tokenizer(a, add_special_tokens=False)["input_ids"]) >= 4 for t in answers for a in t
+    ) or stats.hit_max_new_tokens > 0
+    with pytest.raises(ValueError, match="do_sample"):
+        GenerationSettings(num_return_sequences=2)
+
+
+def test_lora_is_merged_into_plain_weights(base: CausalLM, tmp_path: Path) -> None:
+    settings = SFTSettings(
+        max_steps=3, per_device_train_batch_size=4, adaptation="lora", save_strategy="no",
+        logging_steps=1,
+    )
+    settings.lora.r = 4
+    settings.learning_rate = 1e-2
+    before = {name: p.detach().clone() for name, p in base.model.named_parameters()}
+    tuned = train_sft(base, _examples()[:8], settings, output_dir=tmp_path)
+    assert not tuned.adapter
+    assert type(tuned.model).__name__ == "LlamaForCausalLM"
+    after = dict(tuned.model.named_parameters())
+    assert set(after) == set(before), "no LoRA parameters left after merging"
+    assert any(not torch.equal(before[name], after[name]) for name in before)
+
+
+def test_qlora_is_refused_without_cuda(base: CausalLM, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        train_sft(base, _examples()[:4], SFTSettings(adaptation="qlora"), output_dir=tmp_path)
+
+
+def test_resume_from_the_trainer_checkpoint(base: CausalLM, tmp_path: Path) -> None:
+    settings = SFTSettings(num_train_epochs=1, per_device_train_batch_size=8, save_strategy="epoch")
+    train_sft(base, _examples(), settings, output_dir=tmp_path)
+    assert list(tmp_path.glob("checkpoint-*"))
+    settings.num_train_epochs = 2
+    resumed = train_sft(base, _examples(), settings, output_dir=tmp_path, resume=True)
+    log = resumed.training_log["sft"]
+    assert log["resumed_from"] is not None
+    assert log["global_steps"] == 6  # 24 examples / 8 per step, two epochs
+
+
+def test_dataset_round_trip_generates_the_same(tuned: CausalLM, tmp_path: Path) -> None:
+    dataset = CausalLMDataset(path=str(tmp_path / "model"))
+    dataset.save(tuned)
+    loaded = dataset.load()
+    assert loaded.training_log["sft"]["global_steps"] == 40
+    prompts = [render_prompt(tuned.tokenizer, e.messages) for e in _examples()[:6]]
+    settings = GenerationSettings(max_new_tokens=8)
+    assert generate(loaded.model, loaded.tokenizer, prompts, settings) == generate(
+        tuned.model, tuned.tokenizer, prompts, settings
+    )
+    assert not list((tmp_path / "model").glob("*.bin")), "weights are safetensors, not pickles"
+    (tmp_path / "model" / "bioie_decoder.json").unlink()
+    with pytest.raises(DatasetError, match="bioie_decoder.json"):
+        dataset.load()
+
+
+def test_minilm_decoder_builds_and_generates() -> None:
+    minilm = build_base_model(BaseModelSettings(model_name_or_path=MINILM_DECODER))
+    assert minilm.model.config.is_decoder
+    prompt = render_prompt(minilm.tokenizer, [{"role": "user", "content": "Text: aspirin"}])
+    out = generate(minilm.model, minilm.tokenizer, [prompt], GenerationSettings(max_new_tokens=3))
+    assert isinstance(out[0], str)
