@@ -419,3 +419,79 @@ def candidate_pairs(
                 continue
             pairs.append((head, tail))
     return pairs
+
+
+# --------------------------------------------------------------------------------------------
+# Sentence documents
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SentenceDocuments:
+    """The sentences of some documents as documents of their own, and what did not fit."""
+
+    documents: list[Document]
+    #: ``(document id, entity id)`` of entities that cross a sentence boundary (left out)
+    crossing_entities: list[tuple[str, str]] = field(default_factory=list)
+
+
+def sentence_documents(docs: Sequence[Document]) -> SentenceDocuments:
+    """One document per sentence (id ``<document id>#<index>``, as retrieval's sentence units).
+
+    Each keeps the entities lying fully inside the sentence, offsets shifted to the sentence
+    text; entities crossing a boundary are listed, never silently dropped. Relations are not
+    carried (a sentence document is a unit of NER). ``attributes["parent"]`` and
+    ``attributes["offset"]`` lead back to the document (:func:`entities_to_parent`).
+    """
+    from bioie_kedro.retrieval.units import sentence_unit_id
+
+    out = SentenceDocuments(documents=[])
+    for doc in docs:
+        if not doc.sentences and doc.text.strip():
+            raise ValueError(
+                f"document {doc.id!r} of {doc.source}/{doc.split} has no sentences; "
+                "sentence units need the documents made by the ingestion pipeline"
+            )
+        placed: set[str] = set()
+        for index, sentence in enumerate(doc.sentences):
+            start, end = sentence.start, sentence.end
+            entities = []
+            for entity in doc.entities:
+                if start <= entity.start and entity.end <= end:
+                    placed.add(entity.id)
+                    entities.append(
+                        Entity(
+                            entity.id,
+                            entity.type,
+                            entity.text,
+                            [(s - start, e - start) for s, e in entity.offsets],
+                            list(entity.normalized),
+                        )
+                    )
+            out.documents.append(
+                Document(
+                    id=sentence_unit_id(doc.id, index),
+                    source=doc.source,
+                    split=doc.split,
+                    text=doc.text[start:end],
+                    entities=entities,
+                    attributes={"parent": doc.id, "offset": str(start)},
+                )
+            )
+        out.crossing_entities.extend((doc.id, e.id) for e in doc.entities if e.id not in placed)
+    return out
+
+
+def entities_to_parent(sentence_doc: Document, entities: Sequence[Entity]) -> list[Entity]:
+    """``entities`` of a sentence document with offsets shifted back into its parent document."""
+    offset = int(sentence_doc.attributes["offset"])
+    return [
+        Entity(
+            e.id,
+            e.type,
+            e.text,
+            [(s + offset, t + offset) for s, t in e.offsets],
+            list(e.normalized),
+        )
+        for e in entities
+    ]

@@ -64,7 +64,10 @@ def base() -> CausalLM:
 @pytest.fixture(scope="module")
 def tuned(base: CausalLM, tmp_path_factory: pytest.TempPathFactory) -> CausalLM:
     settings = SFTSettings(
-        max_steps=40, per_device_train_batch_size=8, learning_rate=5e-3, logging_steps=10,
+        max_steps=40,
+        per_device_train_batch_size=8,
+        learning_rate=5e-3,
+        logging_steps=10,
         save_strategy="no",
     )
     return train_sft(base, _examples(), settings, output_dir=tmp_path_factory.mktemp("sft"))
@@ -137,22 +140,33 @@ def test_batched_greedy_equals_one_by_one(tuned: CausalLM) -> None:
 def test_generation_stops_at_the_bound_and_counts_it(base: CausalLM) -> None:
     prompts = [render_prompt(base.tokenizer, [{"role": "user", "content": "anything"}])] * 3
     answers, stats = generate_samples(
-        base.model, base.tokenizer, prompts,
+        base.model,
+        base.tokenizer,
+        prompts,
         GenerationSettings(max_new_tokens=4, do_sample=True, num_return_sequences=2, seed=1),
     )
     assert [len(a) for a in answers] == [2, 2, 2]
     assert stats.answers == 6
     assert stats.new_tokens <= 6 * 4
-    assert stats.hit_max_new_tokens == sum(
-        len(base.tokenizer(a, add_special_tokens=False)["input_ids"]) >= 4 for t in answers for a in t
-    ) or stats.hit_max_new_tokens > 0
+    assert (
+        stats.hit_max_new_tokens
+        == sum(
+            len(base.tokenizer(a, add_special_tokens=False)["input_ids"]) >= 4
+            for t in answers
+            for a in t
+        )
+        or stats.hit_max_new_tokens > 0
+    )
     with pytest.raises(ValueError, match="do_sample"):
         GenerationSettings(num_return_sequences=2)
 
 
 def test_lora_is_merged_into_plain_weights(base: CausalLM, tmp_path: Path) -> None:
     settings = SFTSettings(
-        max_steps=3, per_device_train_batch_size=4, adaptation="lora", save_strategy="no",
+        max_steps=3,
+        per_device_train_batch_size=4,
+        adaptation="lora",
+        save_strategy="no",
         logging_steps=1,
     )
     settings.lora.r = 4

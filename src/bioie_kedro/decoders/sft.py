@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,6 +147,43 @@ def _load_4bit(base: CausalLM) -> Any:
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
 
 
+def _sft_config(
+    settings: SFTSettings, output_dir: Path, has_eval: bool, cuda: bool, bf16: bool
+) -> Any:
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(output_dir),
+        learning_rate=settings.learning_rate,
+        num_train_epochs=settings.num_train_epochs,
+        max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.per_device_train_batch_size,
+        per_device_eval_batch_size=settings.per_device_eval_batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        lr_scheduler_type=settings.lr_scheduler_type,
+        warmup_steps=settings.warmup_steps,
+        weight_decay=settings.weight_decay,
+        max_grad_norm=settings.max_grad_norm,
+        seed=settings.seed,
+        max_length=settings.max_length,
+        packing=settings.packing,
+        completion_only_loss=True,
+        optim=settings.optim,
+        logging_steps=settings.logging_steps,
+        save_strategy=settings.save_strategy,
+        save_total_limit=settings.save_total_limit,
+        eval_strategy=settings.save_strategy if has_eval else "no",
+        bf16=bf16,
+        fp16=False,
+        use_cpu=not cuda,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        # TRL turns activation checkpointing on by default (slow on CPU): always say which
+        gradient_checkpointing=settings.gradient_checkpointing,
+    )
+
+
 def _latest_checkpoint(output_dir: Path) -> Path | None:
     checkpoints = sorted(
         (p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
@@ -178,7 +216,7 @@ def train_sft(
     import torch
     from datasets import Dataset
     from transformers import set_seed
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     _check_adaptation(settings, base)
     set_seed(settings.seed)
@@ -201,37 +239,15 @@ def train_sft(
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     output_dir.mkdir(parents=True, exist_ok=True)
-    config = SFTConfig(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.num_train_epochs,
-        max_steps=settings.max_steps,
-        per_device_train_batch_size=settings.per_device_train_batch_size,
-        per_device_eval_batch_size=settings.per_device_eval_batch_size,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        lr_scheduler_type=settings.lr_scheduler_type,
-        warmup_steps=settings.warmup_steps,
-        weight_decay=settings.weight_decay,
-        max_grad_norm=settings.max_grad_norm,
-        seed=settings.seed,
-        max_length=settings.max_length,
-        packing=settings.packing,
-        completion_only_loss=True,
-        optim=settings.optim,
-        logging_steps=settings.logging_steps,
-        save_strategy=settings.save_strategy,
-        save_total_limit=settings.save_total_limit,
-        eval_strategy=settings.save_strategy if evaluation.rows else "no",
-        bf16=bf16,
-        fp16=False,
-        use_cpu=not cuda,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        # passed only when on: transformers 5 warns about the old name even when it is False
-        **({"gradient_checkpointing": True} if settings.gradient_checkpointing else {}),
-    )
+    with warnings.catch_warnings():
+        # transformers 5 renamed gradient_checkpointing; TRL 1.x still uses the old name
+        warnings.filterwarnings(
+            "ignore", message=".*gradient_checkpointing.*", category=FutureWarning
+        )
+        config = _sft_config(settings, output_dir, bool(evaluation.rows), cuda, bf16)
     model = base.model
+    if settings.adaptation == "full":
+        model.requires_grad_(True)  # a model that went through peft may come back frozen
     peft_config = None
     if settings.adaptation in ("lora", "qlora"):
         from peft import LoraConfig
@@ -272,8 +288,15 @@ def train_sft(
         "epochs": epochs,
         "train_seconds": round(seconds, 1),
         "train_tokens_per_second": round(
-            tokenized.tokens * (result.global_step * settings.per_device_train_batch_size
-            * settings.gradient_accumulation_steps / max(len(tokenized.rows), 1)) / seconds, 1
+            tokenized.tokens
+            * (
+                result.global_step
+                * settings.per_device_train_batch_size
+                * settings.gradient_accumulation_steps
+                / max(len(tokenized.rows), 1)
+            )
+            / seconds,
+            1,
         )
         if seconds
         else None,

@@ -16,7 +16,7 @@ from bioie_kedro.pipelines.evaluation.nodes import (
 
 #: Systems compared. Each provides ``<system>_predictions`` (documents per ``<corpus>/<split>``)
 #: and has an entry under ``evaluation.systems`` in the parameters. Later pipelines add theirs.
-SYSTEMS: tuple[str, ...] = ("dictionary", "encoder_ner")
+SYSTEMS: tuple[str, ...] = ("dictionary", "encoder_ner", "decoder_sft")
 
 #: Pairs of systems whose predictions go through the dual-model consistency review (DMCR,
 #: METHODS.md A), e.g. ("rag_icl", "dfpo") once both exist.

@@ -1,0 +1,154 @@
+"""Typed parameters of the decoder_sft pipeline (``conf/*/parameters_decoder_sft.yml``).
+
+The same model validates both DFPO fine-tuning stages (``dfpo.pre_finetune`` and
+``dfpo.post_finetune``), which instantiate this pipeline under namespaces.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bioie_kedro.decoders.build import SCRATCH_LLAMA, BaseModelSettings, LlamaShape
+from bioie_kedro.decoders.generation import GenerationSettings
+from bioie_kedro.decoders.sft import SFTSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShapeParams(_Strict):
+    """Size of the ``scratch:llama`` model (``LlamaConfig`` names)."""
+
+    hidden_size: int = 256
+    intermediate_size: int = 688
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    max_position_embeddings: int = 2048
+    vocab_size: int = Field(8000, description="BPE vocabulary trained on the instruction texts.")
+    tie_word_embeddings: bool = True
+
+
+class BaseModelParams(_Strict):
+    model_name_or_path: str = Field(
+        SCRATCH_LLAMA,
+        description="scratch:llama, bundled:minilm-decoder, or any causal LM path / hub name.",
+    )
+    shape: ShapeParams = Field(default_factory=ShapeParams)
+    seed: int = 42
+    trust_remote_code: bool = False
+    torch_dtype: str = "auto"
+
+    def settings(self) -> BaseModelSettings:
+        data = self.model_dump()
+        return BaseModelSettings(**{**data, "shape": LlamaShape(**data["shape"])})
+
+
+class InstructionSource(_Strict):
+    """One corpus split of the instruction mix and the tasks asked of it."""
+
+    corpus: str
+    split: str
+    tasks: list[Literal["ner", "re"]] = Field(default_factory=lambda: ["ner"])
+    entity_types: list[str] | None = Field(
+        None, description="Schema of the corpus (None: the types of its training split, sorted)."
+    )
+    relation_types: list[str] | None = None
+    type_map: dict[str, str] = Field(default_factory=dict)
+
+
+class RaitParams(_Strict):
+    """RA-IT: retrieved training examples prepended to each instruction (METHODS.md B)."""
+
+    enabled: bool = False
+    strategy: str = Field(
+        "nearest", description="A strategy of the retrieval pipeline's neighbours."
+    )
+    k: int = Field(2, ge=0)
+
+
+class InstructionParams(_Strict):
+    format: Literal["listing", "conversation", "iepile"] = "listing"
+    unit: Literal["document", "sentence"] = Field(
+        "document", description="What one instruction reads: a whole document or one sentence."
+    )
+    train: list[InstructionSource]
+    eval: list[InstructionSource] = Field(default_factory=list)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Format settings (split_num, negative_share, …)."
+    )
+    rait: RaitParams = Field(default_factory=RaitParams)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _examples_need_a_format_that_shows_them(self) -> InstructionParams:
+        if self.rait.enabled and self.format == "iepile":
+            raise ValueError(
+                "RA-IT examples need the conversation or listing format; IEPile shows none"
+            )
+        return self
+
+
+class TrainingParams(_Strict):
+    """TRL ``SFTConfig`` names; see :class:`bioie_kedro.decoders.sft.SFTSettings`."""
+
+    learning_rate: float = 1e-3
+    num_train_epochs: float = 3
+    max_steps: int = -1
+    per_device_train_batch_size: int = 8
+    per_device_eval_batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    lr_scheduler_type: str = "cosine"
+    warmup_steps: float = 0.05
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    max_length: int = 1024
+    packing: bool = False
+    gradient_checkpointing: bool = False
+    optim: str = "adamw_torch"
+    logging_steps: int = 10
+    save_strategy: str = "epoch"
+    save_total_limit: int = 1
+    adaptation: Literal["full", "lora", "qlora"] = "full"
+    lora: dict[str, Any] = Field(default_factory=dict)
+    merge_lora: bool = True
+
+    def settings(self) -> SFTSettings:
+        return SFTSettings.from_dict(self.model_dump())
+
+
+class GenerationParams(_Strict):
+    max_new_tokens: int = 128
+    batch_size: int = 16
+    backend: Literal["transformers", "vllm", "auto"] = "transformers"
+
+    def settings(self) -> GenerationSettings:
+        return GenerationSettings(**self.model_dump())
+
+
+class MappingParams(_Strict):
+    """How answers come back to character spans (:func:`bioie_kedro.mentions.find_mentions`)."""
+
+    case_insensitive: bool = False
+    word_boundaries: bool = True
+
+
+class DecoderSftParams(_Strict):
+    """Root key ``decoder_sft`` (or ``dfpo.pre_finetune`` / ``dfpo.post_finetune``)."""
+
+    system: str = Field("decoder_sft", description="Name of the system in predictions and reports.")
+    base_model: BaseModelParams = Field(default_factory=BaseModelParams)
+    instructions: InstructionParams
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    trainer_output_dir: str = "data/06_models/decoder_sft/checkpoints"
+    resume: bool = False
+    generation: GenerationParams = Field(default_factory=GenerationParams)
+    mapping: MappingParams = Field(default_factory=MappingParams)
+
+    @classmethod
+    def parse(cls, params: dict[str, Any]) -> DecoderSftParams:
+        return cls.model_validate(params)
