@@ -1,6 +1,7 @@
 """Wiring of the evaluation pipeline: one template per system under ``evaluation.<system>``."""
 
 import warnings
+from collections.abc import Sequence
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
@@ -16,7 +17,7 @@ from bioie_kedro.pipelines.evaluation.nodes import (
 
 #: Systems compared. Each provides ``<system>_predictions`` (documents per ``<corpus>/<split>``)
 #: and has an entry under ``evaluation.systems`` in the parameters. Later pipelines add theirs.
-SYSTEMS: tuple[str, ...] = ("dictionary", "encoder_ner", "decoder_sft")
+SYSTEMS: tuple[str, ...] = ("dictionary", "encoder_ner", "decoder_sft", "dfpo")
 
 #: Pairs of systems whose predictions go through the dual-model consistency review (DMCR,
 #: METHODS.md A), e.g. ("rag_icl", "dfpo") once both exist.
@@ -77,7 +78,8 @@ def create_review_pipeline(system_a: str, system_b: str) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(systems: Sequence[str] = SYSTEMS, **kwargs) -> Pipeline:
+    """Evaluation of ``systems`` (default: all of :data:`SYSTEMS`) and their comparison table."""
     per_system = [
         Pipeline(
             _template(),
@@ -88,7 +90,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "params:system": f"params:evaluation.systems.{system}",
             },
         )
-        for system in SYSTEMS
+        for system in systems
     ]
     # The comparison reads the namespaced metrics of every system; Kedro warns about any dataset
     # name with a dot outside a namespace, which is exactly what these names are on purpose.
@@ -98,12 +100,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             [
                 Node(
                     build_comparison,
-                    inputs=[f"evaluation.{system}.metrics" for system in SYSTEMS],
+                    inputs=[f"evaluation.{system}.metrics" for system in systems],
                     outputs=["comparison", "comparison_table"],
                     name="build_comparison",
                     tags=["evaluation", "reporting"],
                 )
             ]
         )
-    reviews = [create_review_pipeline(a, b) for a, b in REVIEW_PAIRS]
+    reviews = [
+        create_review_pipeline(a, b) for a, b in REVIEW_PAIRS if a in systems and b in systems
+    ]
     return sum(per_system + reviews, Pipeline([])) + comparison
