@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from kedro.config import OmegaConfigLoader
 
+from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
+from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.pipelines.dictionary_baseline.params import DictionaryBaselineParams
 from bioie_kedro.pipelines.encoder_ner.params import EncoderNerParams
 from bioie_kedro.pipelines.evaluation.params import EvaluationParams
@@ -20,6 +22,7 @@ MODELS = {
     "encoder_ner": EncoderNerParams,
     "evaluation": EvaluationParams,
     "retrieval": RetrievalParams,
+    "decoder_sft": DecoderSftParams,
 }
 
 
@@ -35,3 +38,7 @@ def test_parameters_of_every_environment_validate(env):
     for key, model in MODELS.items():
         assert key in params, f"{env}: no {key} parameters"
         model.model_validate(params[key])
+    assert "dfpo" in params, f"{env}: no dfpo parameters"
+    DecoderSftParams.model_validate(params["dfpo"]["pre_finetune"])
+    DecoderSftParams.model_validate(params["dfpo"]["post_finetune"])
+    PreferenceParams.model_validate(params["dfpo"]["preference"])
