@@ -63,6 +63,7 @@ class SFTSettings:
     packing: bool = False
     gradient_checkpointing: bool = False
     optim: str = "adamw_torch"
+    train_sampling_strategy: str = "group_by_length"  # batches of similar length: little padding
     logging_steps: int = 10
     save_strategy: str = "epoch"
     save_total_limit: int = 1
@@ -169,6 +170,7 @@ def _sft_config(
         packing=settings.packing,
         completion_only_loss=True,
         optim=settings.optim,
+        train_sampling_strategy=settings.train_sampling_strategy,
         logging_steps=settings.logging_steps,
         save_strategy=settings.save_strategy,
         save_total_limit=settings.save_total_limit,

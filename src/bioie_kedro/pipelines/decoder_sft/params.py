@@ -110,6 +110,9 @@ class TrainingParams(_Strict):
     packing: bool = False
     gradient_checkpointing: bool = False
     optim: str = "adamw_torch"
+    train_sampling_strategy: Literal["random", "group_by_length", "sequential"] = Field(
+        "group_by_length", description="group_by_length batches similar lengths (less padding)."
+    )
     logging_steps: int = 10
     save_strategy: str = "epoch"
     save_total_limit: int = 1
