@@ -136,3 +136,33 @@ def test_unknown_strategy_and_tiny_pool():
     assert [n["id"] for n in out["nearest"]["s0"]] == ["s2"]
     assert [n["id"] for n in out["random"]["s1"]] == ["s2"]
     assert sorted(n["id"] for n in out["nearest"]["s2"]) == ["s0", "s1"]
+
+
+def test_bm25_threshold_calibrated_by_quantile_rejects_that_share():
+    texts = [f"aspirin dose {i} causes bleeding in patient group {i % 7}" for i in range(40)]
+    texts += [f"unrelated sentence number {i} about weather" for i in range(40)]
+    index, vectors = build(texts)
+    settings = NeighbourSettings(k=2, top=10, bm25_threshold=1e9, bm25_quantile=0.5)
+    report: dict = {}
+    found = rait_neighbours(
+        index,
+        index.ids,
+        texts,
+        vectors,
+        texts,
+        ["nearest_bm25_reject", "nearest"],
+        settings,
+        report=report,
+    )
+    kept = sum(len(v) for v in found["nearest_bm25_reject"].values())
+    total = sum(len(v) for v in found["nearest"].values())
+    # the fixed threshold (1e9) is ignored; about half of the nearest examples pass the median
+    assert report["bm25_threshold"] < 1e9
+    assert 0.4 * total <= kept <= 0.6 * total + 2
+    assert all(
+        record["bm25"] >= report["bm25_threshold"]
+        for records in found["nearest_bm25_reject"].values()
+        for record in records
+    )
+    with pytest.raises(ValueError, match="bm25_quantile"):
+        NeighbourSettings(bm25_quantile=1.5)

@@ -20,6 +20,7 @@ the same on every run. BM25 scores depend on the tokenisation and variant; see
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ import numpy as np
 
 from bioie_kedro.retrieval.bm25 import BM25Scorer
 from bioie_kedro.retrieval.index import VectorIndex
+
+logger = logging.getLogger(__name__)
 
 RAIT_STRATEGIES = ("random", "nearest", "diverse_nearest", "nearest_bm25_reject", "bm25_rerank")
 _NEEDS_BM25 = {"nearest_bm25_reject", "bm25_rerank"}
@@ -43,10 +46,15 @@ class NeighbourSettings:
     top: int = 128
     bm25_threshold: float = 20.0
     seed: int = 0
+    #: when set, the BM25 threshold is calibrated on the data instead: this quantile of the BM25
+    #: scores of every sample's k nearest neighbours (0.25 rejects the weakest quarter)
+    bm25_quantile: float | None = None
 
     def __post_init__(self) -> None:
         if self.k < 1 or self.top < self.k:
             raise ValueError(f"need 1 <= k <= top, got k={self.k}, top={self.top}")
+        if self.bm25_quantile is not None and not 0.0 <= self.bm25_quantile < 1.0:
+            raise ValueError(f"bm25_quantile must lie in [0, 1), got {self.bm25_quantile}")
 
 
 def excluded_positions(
@@ -80,6 +88,7 @@ def rait_neighbours(
     *,
     bm25: BM25Scorer | None = None,
     query_positions: Sequence[int | None] | None = None,
+    report: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """``{strategy: {query_id: [{"id", "dense", "dense_rank", ["bm25"]}, ...]}}``.
 
@@ -90,6 +99,8 @@ def rait_neighbours(
     Args:
         query_positions: per query, its own pool position (``None`` for a query outside the pool);
             by default a query whose id is a pool id is that unit.
+        report: filled with the BM25 threshold applied (``settings.bm25_threshold``, or the one
+            calibrated by ``settings.bm25_quantile``).
     """
     unknown = [s for s in strategies if s not in RAIT_STRATEGIES]
     if unknown:
@@ -111,14 +122,30 @@ def rait_neighbours(
     selected = [s for s in RAIT_STRATEGIES if s in strategies]
     rngs = {s: np.random.default_rng([settings.seed, RAIT_STRATEGIES.index(s)]) for s in selected}
     out: dict[str, dict[str, list[dict[str, Any]]]] = {s: {} for s in selected}
-    for row, query_id in enumerate(query_ids):
-        nearest = [
+    nearest_rows = [
+        [
             (int(p), float(s))
             for s, p in zip(scores[row], positions[row], strict=True)
             if p >= 0 and int(p) not in banned[row]
         ][:depth]
+        for row in range(len(query_ids))
+    ]
+    # BM25 scores are needed only at the nearest positions: keep those, not whole pool rows.
+    bm25_at: list[dict[int, float]] = []
+    if _NEEDS_BM25 & set(selected):
+        for row, nearest in enumerate(nearest_rows):
+            row_scores = bm25.scores(query_texts[row])
+            bm25_at.append({p: float(row_scores[p]) for p, _ in nearest})
+    threshold = settings.bm25_threshold
+    if settings.bm25_quantile is not None and "nearest_bm25_reject" in selected:
+        first_k = [
+            bm25_at[row][p] for row, n in enumerate(nearest_rows) for p, _ in n[: settings.k]
+        ]
+        threshold = float(np.quantile(first_k, settings.bm25_quantile)) if first_k else 0.0
+    for row, query_id in enumerate(query_ids):
+        nearest = nearest_rows[row]
         rank_of = {p: rank for rank, (p, _) in enumerate(nearest, start=1)}
-        bm25_row = bm25.scores(query_texts[row]) if _NEEDS_BM25 & set(selected) else None
+        bm25_row = bm25_at[row] if bm25_at else None
         for strategy in selected:
             rng = rngs[strategy]
             if strategy == "random":
@@ -139,7 +166,7 @@ def rait_neighbours(
                 chosen = [
                     _record(index, p, s, rank_of[p], bm25=float(bm25_row[p]))
                     for p, s in nearest[: settings.k]
-                    if bm25_row[p] >= settings.bm25_threshold
+                    if bm25_row[p] >= threshold
                 ]
             else:  # bm25_rerank
                 top = nearest[: settings.top]
@@ -150,6 +177,14 @@ def rait_neighbours(
                     for i in order
                 ]
             out[strategy][query_id] = chosen
+    if settings.bm25_quantile is not None:
+        logger.info(
+            "BM25 rejection threshold calibrated at quantile %.2f: %.3f",
+            settings.bm25_quantile,
+            threshold,
+        )
+    if report is not None:
+        report["bm25_threshold"] = threshold
     return out
 
 

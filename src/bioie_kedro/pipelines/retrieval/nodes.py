@@ -204,6 +204,7 @@ def build_rait_neighbours(
     bm25 = _bm25(settings, pool_texts) if needs_bm25 else None
     neighbours: dict[str, Any] = {}
     summary: dict[str, Any] = {}
+    thresholds: dict[str, float] = {}
     for split in config.splits:
         own_pool = split == settings.train_split
         queries = pool if own_pool else _units(documents, settings, split)
@@ -217,7 +218,9 @@ def build_rait_neighbours(
             neighbour_settings,
             bm25=bm25,
             query_positions=list(range(len(pool))) if own_pool else [None] * len(queries),
+            report=(applied := {}),
         )
+        thresholds[split] = applied.get("bm25_threshold", config.bm25_threshold)
         neighbours[split] = found
         summary[split] = summarise_neighbours(found, config.k)
         logger.info("RA-IT neighbours of %s/%s: %s", settings.corpus, split, summary[split])
@@ -228,6 +231,8 @@ def build_rait_neighbours(
         "k": config.k,
         "top": neighbour_settings.top,
         "bm25_threshold": config.bm25_threshold,
+        "bm25_quantile": config.bm25_quantile,
+        "bm25_threshold_applied": thresholds,
         "bm25": settings.bm25.model_dump(),
         "seed": settings.seed,
         "strategies": list(config.strategies),

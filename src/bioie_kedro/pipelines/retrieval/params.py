@@ -168,6 +168,13 @@ class NeighboursParams(BaseModel):
     bm25_threshold: float = Field(
         20.0, description="nearest_bm25_reject: minimum BM25 score (20 in the RA-IT paper)."
     )
+    bm25_quantile: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Calibrate the threshold on the data instead: this quantile of the BM25 scores "
+        "of every sample's k nearest neighbours (bm25_threshold is then ignored).",
+    )
     splits: list[str] = Field(
         default_factory=lambda: ["train"],
         description="Splits whose units get neighbours (train for RA-IT training; add the test "
@@ -183,7 +190,11 @@ class NeighboursParams(BaseModel):
 
     def settings(self, seed: int) -> NeighbourSettings:
         return NeighbourSettings(
-            k=self.k, top=max(self.top, self.k), bm25_threshold=self.bm25_threshold, seed=seed
+            k=self.k,
+            top=max(self.top, self.k),
+            bm25_threshold=self.bm25_threshold,
+            seed=seed,
+            bm25_quantile=self.bm25_quantile,
         )
 
 

@@ -18,14 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["documents", "params:retrieval"],
                 outputs="retrieval_index",
                 name="build_retrieval_index",
-                tags=["training", "retrieval"],
+                tags=["training", "gpu", "retrieval"],
             ),
             Node(
                 select_icl_examples,
                 inputs=["retrieval_index", "documents", "params:retrieval"],
                 outputs="best_examples",
                 name="select_icl_examples",
-                tags=["inference", "retrieval"],
+                tags=["inference", "gpu", "retrieval"],
             ),
             Node(
                 build_rait_neighbours,
