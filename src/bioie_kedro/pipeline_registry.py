@@ -7,6 +7,10 @@ from kedro.pipeline import Pipeline
 
 from bioie_kedro.pipelines import dfpo, dictionary_baseline, evaluation, ingestion, retrieval
 
+#: Registered but left out of ``__default__``: they need an annotator LLM (hours of a GPU, or a
+#: server) and run on request, e.g. ``kedro run --pipelines=synthetic_labels``.
+ON_REQUEST = frozenset({"synthetic_labels"})
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -15,7 +19,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    pipelines["__default__"] = sum(
+        pipeline for name, pipeline in pipelines.items() if name not in ON_REQUEST
+    )
     # The main job: DFPO end to end, from the raw corpora to its scores next to the dictionary
     # baseline (`kedro run --pipelines=dfpo`; `make run`).
     # Kedro loads only the requested pipelines, so the parts are built here, not looked up.

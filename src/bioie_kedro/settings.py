@@ -9,7 +9,11 @@ https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration""
 # HOOKS = (ProjectHooks(),)
 
 # Installed plugins for which to disable hook auto-registration.
-# DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+# kedro-viz's run hooks write dataset statistics and run events to .viz/ in the project after
+# every `kedro run`, whatever its data_root: parallel test runs would overwrite each other's there
+# and `kedro viz build` would then show the statistics of a throw-away run. `kedro viz` itself
+# needs no hook; remove the name to see the last run's statistics in the graph.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession

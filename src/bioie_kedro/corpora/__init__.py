@@ -29,6 +29,7 @@ FORMATS: dict[str, str] = {
     "pubtator": "bioie_kedro.corpora.pubtator:read_pubtator",
     "bioc_xml": "bioie_kedro.corpora.bioc:read_bioc_xml",
     "bioc_json": "bioie_kedro.corpora.bioc:read_bioc_json",
+    "bioc_xml_archive": "bioie_kedro.corpora.bioc:read_bioc_xml_archive",
     "conll": "bioie_kedro.corpora.conll:read_conll",
     "ddi": "bioie_kedro.corpora.ddi:read_ddi",
     "chemprot": "bioie_kedro.corpora.chemprot:read_chemprot",

@@ -1,5 +1,8 @@
 """Read BioC corpora, XML or JSON (BC5CDR, PubTator3 exports), into schema documents.
 
+A PubTator3 bulk archive (``BioCXML.N.tar.gz``, a tar of BioC XML files) is streamed member by
+member and parsed incrementally (:func:`iter_bioc_xml_archive`), never unpacked.
+
 Both formats are first turned into the same plain structure (the shape of BioC JSON), then
 converted by one function, so XML and JSON follow exactly the same conventions:
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -143,6 +147,64 @@ def read_bioc_json(path: str | Path, *, source: str, split: str) -> ReadResult:
     return collector.result
 
 
+def iter_bioc_xml_archive(
+    path: str | Path, *, source: str, split: str, suffixes: Sequence[str] = (".xml",)
+) -> Iterator[tuple[Document, list[SkippedRecord]]]:
+    """Stream the documents of a tar archive of BioC XML files (PubTator3's ``BioCXML.N.tar.gz``).
+
+    The archive is read member by member in stream mode (``tarfile`` ``r|*``: any compression, no
+    seeking), each XML member parsed incrementally, so neither the archive nor a member is ever
+    unpacked or held in memory whole. Members whose names do not end with one of ``suffixes``
+    (case-insensitive) are passed over. Documents are yielded in archive order with the
+    annotations left out on purpose; a repeated id is not detected here (see
+    :func:`read_bioc_xml_archive`).
+
+    Raises:
+        CorpusFormatError: the archive is missing or not a tar archive, or a member is malformed
+            (naming ``<archive>::<member>`` and the line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusFormatError(path, "file not found")
+    wanted = tuple(suffix.lower() for suffix in suffixes)
+    try:
+        archive = tarfile.open(path, mode="r|*")
+    except tarfile.TarError as exc:
+        raise CorpusFormatError(path, f"not a tar archive: {exc}") from None
+    with archive:
+        for member in archive:
+            if not member.isfile() or not member.name.lower().endswith(wanted):
+                continue
+            handle = archive.extractfile(member)
+            if handle is None:  # pragma: no cover - isfile() members always have data
+                continue
+            where = Path(f"{path}::{member.name}")
+            chunks = iter(lambda: handle.read(_XML_CHUNK_CHARS), b"")
+            for raw in _iter_xml_chunks(chunks, where):
+                yield bioc_document(raw, path=where, source=source, split=split)
+
+
+def read_bioc_xml_archive(
+    path: str | Path,
+    *,
+    source: str,
+    split: str,
+    max_documents: int | None = None,
+    suffixes: Sequence[str] = (".xml",),
+) -> ReadResult:
+    """Read the documents of a BioC XML tar archive (see :func:`iter_bioc_xml_archive`), stopping
+    after ``max_documents`` (the archive is not read further). A repeated document id is skipped
+    and reported, the first occurrence kept."""
+    if max_documents is not None and max_documents < 1:
+        raise ValueError("max_documents must be at least 1")
+    collector = _Collector(source=source, split=split)
+    for doc, skipped in iter_bioc_xml_archive(path, source=source, split=split, suffixes=suffixes):
+        collector.add_document(doc, skipped, Path(str(path)))
+        if max_documents is not None and len(collector.result.documents) >= max_documents:
+            break
+    return collector.result
+
+
 # --------------------------------------------------------------------------------------------
 # PubTator3 concept identifiers
 # --------------------------------------------------------------------------------------------
@@ -214,10 +276,17 @@ def _mesh_normalizations(value: str) -> list[Normalization]:
 
 def _iter_xml_documents(text: str, path: Path) -> Iterator[dict[str, Any]]:
     """The ``<document>`` elements of a BioC XML text, streamed, as BioC-JSON-shaped dicts."""
+    chunks = (text[start : start + _XML_CHUNK_CHARS] for start in range(0, len(text), _XML_CHUNK_CHARS))
+    yield from _iter_xml_chunks(chunks, path)
+
+
+def _iter_xml_chunks(chunks: Iterable[str | bytes], path: Path) -> Iterator[dict[str, Any]]:
+    """The ``<document>`` elements of BioC XML fed in pieces (text, or bytes in the encoding the
+    XML declaration names), each yielded as soon as it is complete and then cleared."""
     parser = XMLPullParser(events=("end",))
     try:
-        for start in range(0, len(text), _XML_CHUNK_CHARS):
-            parser.feed(text[start : start + _XML_CHUNK_CHARS])
+        for chunk in chunks:
+            parser.feed(chunk)
             for _, element in parser.read_events():
                 if element.tag == "document":
                     yield _xml_document(element)
@@ -315,6 +384,9 @@ class _Collector:
 
     def add(self, raw: Mapping[str, Any], path: Path) -> None:
         doc, skipped = bioc_document(raw, path=path, source=self.source, split=self.split)
+        self.add_document(doc, skipped, path)
+
+    def add_document(self, doc: Document, skipped: list[SkippedRecord], path: Path) -> None:
         earlier = self._seen.get(doc.id)
         if earlier is not None:
             first, first_path = earlier

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["encoder_ner_model", "documents", "params:encoder_ner"],
                 outputs=["encoder_ner_predictions", "encoder_ner_report"],
                 name="predict_entities",
-                tags=["inference", "encoder_ner"],
+                tags=["inference", "gpu", "encoder_ner"],
             ),
         ]
     )
