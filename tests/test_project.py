@@ -70,15 +70,20 @@ def test_kedro_run_test_env_default_pipeline_on_demo_corpus(tmp_path):
     assert report["corpora"]["demo"]["train"]["documents"] >= 30
 
     # every system is scored by the evaluation pipeline: the dictionary on dev and test, the
-    # encoder (two training steps in conf/test) on test
+    # encoder (two training steps in conf/test), the SFT decoder and DFPO (three steps per stage)
+    # on test
     reporting = tmp_path / "08_reporting"
     rows = json.loads((reporting / "comparison.json").read_text())["rows"]
     assert {(r["system"], r["corpus"], r["split"]) for r in rows} == {
         ("Dictionary of training mentions", "demo", "dev"),
         ("Dictionary of training mentions", "demo", "test"),
         ("Encoder token classification (fine-tuned)", "demo", "test"),
+        ("Decoder, supervised instruction tuning", "demo", "test"),
+        ("DFPO (pre-finetune, DPOP, post-finetune)", "demo", "test"),
     }
     assert all(0.0 <= r["strict_f1"] <= r["partial_f1"] <= 1.0 for r in rows)
+    decoder_rows = [r for r in rows if r["system"].startswith(("Decoder", "DFPO"))]
+    assert all("strings_f1" in r and "unparsable" in r for r in decoder_rows)
     assert all(r["strict_f1"] > 0 for r in rows if r["system"].startswith("Dictionary"))
     assert (
         "| demo | test | Dictionary of training mentions |"

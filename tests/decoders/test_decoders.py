@@ -97,11 +97,29 @@ def test_too_long_examples_are_dropped_and_counted(base: CausalLM) -> None:
     assert tokenized.dropped_too_long > 0
 
 
-def test_byte_level_bpe_round_trips_any_text() -> None:
-    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600)
+@pytest.mark.parametrize("pretokenizer", ["words", "bytelevel"])
+def test_byte_level_bpe_round_trips_any_text(pretokenizer: str) -> None:
+    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600, pretokenizer=pretokenizer)
     for text in ["Naïve β-blocker (5 mg/kg) → renal failure", *_demo_texts()[:20]]:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids) == text
+
+
+def test_words_pretokenizer_keeps_a_mention_s_tokens_in_the_answer() -> None:
+    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600)
+    in_text = tokenizer("caused renal failure.", add_special_tokens=False)["input_ids"]
+    in_answer = tokenizer('["renal failure"]', add_special_tokens=False)["input_ids"]
+    mention = tokenizer("renal failure", add_special_tokens=False)["input_ids"]
+    assert _contains(in_text, mention) and _contains(in_answer, mention)
+    gpt2 = train_bpe_tokenizer(_demo_texts(), vocab_size=600, pretokenizer="bytelevel")
+    in_text = gpt2("caused renal failure.", add_special_tokens=False)["input_ids"]
+    in_answer = gpt2('["renal failure"]', add_special_tokens=False)["input_ids"]
+    spaced = gpt2(" renal failure", add_special_tokens=False)["input_ids"]  # as in the text
+    assert _contains(in_text, spaced) and not _contains(in_answer, spaced)
+
+
+def _contains(sequence: list[int], part: list[int]) -> bool:
+    return any(sequence[i : i + len(part)] == part for i in range(len(sequence) - len(part) + 1))
 
 
 def test_scratch_model_is_seeded() -> None:

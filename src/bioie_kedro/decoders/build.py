@@ -46,6 +46,10 @@ class LlamaShape:
     max_position_embeddings: int = 2048
     vocab_size: int = 8000  # target size of the BPE vocabulary trained on the corpus
     tie_word_embeddings: bool = True
+    #: "words": words, single white-space characters and punctuation are pre-tokenized apart, so a
+    #: word has the same tokens after a space, a quote or a bracket (an answer copies the text's
+    #: tokens); "bytelevel": GPT-2's regex, where " breast" and "breast" differ
+    pretokenizer: str = "words"
 
 
 @dataclass
@@ -122,18 +126,32 @@ class CausalLM:
         return sum(parameter.numel() for parameter in self.model.parameters())
 
 
-def train_bpe_tokenizer(texts: Iterable[str], *, vocab_size: int = 8000) -> Any:
+def train_bpe_tokenizer(
+    texts: Iterable[str], *, vocab_size: int = 8000, pretokenizer: str = "words"
+) -> Any:
     """A byte-level BPE tokenizer trained on ``texts`` (no unknown tokens: any byte is coded).
 
-    Special tokens: ``<|pad|>`` and the chat tokens of :data:`DEFAULT_CHAT_TOKENS`
-    (``<|end|>`` is EOS). Deterministic for the same texts.
+    ``pretokenizer`` is ``"words"`` (words, each white-space character and each punctuation mark
+    apart: a mention copied into a JSON answer keeps the tokens it has in the text) or
+    ``"bytelevel"`` (GPT-2's). Special tokens: ``<|pad|>`` and the chat tokens of
+    :data:`DEFAULT_CHAT_TOKENS` (``<|end|>`` is EOS). Deterministic for the same texts.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     specials = [PAD_TOKEN, *DEFAULT_CHAT_TOKENS]
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if pretokenizer == "words":
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(r"\s|[^\w\s]"), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+    elif pretokenizer == "bytelevel":
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    else:
+        raise ValueError(f"pretokenizer must be 'words' or 'bytelevel', got {pretokenizer!r}")
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -230,7 +248,11 @@ def build_base_model(settings: BaseModelSettings, tokenizer_texts: Sequence[str]
     if name == SCRATCH_LLAMA:
         if not tokenizer_texts:
             raise ValueError(f"{SCRATCH_LLAMA} needs texts to train its tokenizer on")
-        tokenizer = train_bpe_tokenizer(tokenizer_texts, vocab_size=settings.shape.vocab_size)
+        tokenizer = train_bpe_tokenizer(
+            tokenizer_texts,
+            vocab_size=settings.shape.vocab_size,
+            pretokenizer=settings.shape.pretokenizer,
+        )
         model = build_scratch_llama(tokenizer, settings.shape, seed=settings.seed)
         built = CausalLM(model=model, tokenizer=tokenizer, base=SCRATCH_LLAMA)
         built.training_log["shape"] = asdict(settings.shape)
