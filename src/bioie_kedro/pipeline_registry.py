@@ -9,7 +9,7 @@ from bioie_kedro.pipelines import dfpo, dictionary_baseline, evaluation, ingesti
 
 #: Registered but left out of ``__default__``: they need an annotator LLM (hours of a GPU, or a
 #: server) and run on request, e.g. ``kedro run --pipelines=synthetic_labels``.
-ON_REQUEST = frozenset({"synthetic_labels"})
+ON_REQUEST = frozenset({"synthetic_labels", "synthetic_labels_server"})
 
 
 def register_pipelines() -> dict[str, Pipeline]:

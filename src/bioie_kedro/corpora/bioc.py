@@ -276,7 +276,9 @@ def _mesh_normalizations(value: str) -> list[Normalization]:
 
 def _iter_xml_documents(text: str, path: Path) -> Iterator[dict[str, Any]]:
     """The ``<document>`` elements of a BioC XML text, streamed, as BioC-JSON-shaped dicts."""
-    chunks = (text[start : start + _XML_CHUNK_CHARS] for start in range(0, len(text), _XML_CHUNK_CHARS))
+    chunks = (
+        text[start : start + _XML_CHUNK_CHARS] for start in range(0, len(text), _XML_CHUNK_CHARS)
+    )
     yield from _iter_xml_chunks(chunks, path)
 
 

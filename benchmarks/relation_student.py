@@ -1,0 +1,225 @@
+"""Train the synthetic-labels student on *gold* relations (DDI or ChemProt) to measure what
+synthetic labels cost: the same candidate pairs, markers, classifier and selection rule.
+
+Uses the package functions of the ``synthetic_labels`` pipeline (sentence units, candidate pairs,
+``relation_examples``, ``train_relation_classifier``, ``predict_relation_labels``) on the corpora
+of ../shared/data, read with the project's readers:
+
+    python benchmarks/relation_student.py --corpus ddi --output /tmp/ddi_student \
+        [--settings '{"num_train_epochs": 5, "learning_rate": 5e-5}']
+
+* DDI: every pair of drug mentions of a sentence, in text order (exactly the corpus's 27,792
+  training pairs); labels mechanism, effect, advise, int (the one untyped positive pair counts as
+  ``none``). DDI has no dev split: 10 % of the training documents, seeded, select the model.
+* ChemProt: every CHEMICAL → GENE-Y/GENE-N pair of a sentence; labels CPR:3, 4, 5, 6, 9 (the
+  evaluated groups); train / development / test as distributed.
+
+Model selection: macro-F1 over the positive labels on dev, early stopping, best weights kept.
+Reported on test: micro-F1 over the positive classes (the standard DDI / ChemProt score) over the
+candidate pairs, the same with the gold relations no candidate can carry counted as misses, and
+per-class scores. Prints one JSON object and writes it to ``<output>/result.json``; the model is
+saved to ``<output>/final``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from collections import Counter
+from pathlib import Path
+
+from bioie_kedro.corpora.chemprot import read_chemprot
+from bioie_kedro.corpora.ddi import DDI_TYPES, read_ddi
+from bioie_kedro.relation_extraction import RelationSpec, sentence_units
+from bioie_kedro.relation_extraction.classifier import (
+    RelationTrainingSettings,
+    classification_scores,
+    predict_relation_labels,
+    train_relation_classifier,
+)
+from bioie_kedro.relation_extraction.examples import (
+    gold_pair_labels,
+    label_names,
+    relation_examples,
+    split_by_document,
+    to_dataset_dict,
+)
+from bioie_kedro.segmentation import segment_document
+
+DDI_ENTITY_TYPES = ("drug", "brand", "group", "drug_n")
+CHEMPROT_GROUPS = ["CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9"]
+
+CORPORA = {
+    "ddi": {
+        "reader": read_ddi,
+        "splits": {
+            "train": "ddi/DDICorpus/Train",
+            "test": "ddi/DDICorpus/Test/Test for DDI Extraction task",
+        },
+        "spec": {f"{a}|{b}": sorted(DDI_TYPES) for a in DDI_ENTITY_TYPES for b in DDI_ENTITY_TYPES},
+        "pair_order": "text",
+    },
+    "chemprot": {
+        "reader": read_chemprot,
+        "splits": {
+            "train": "chemprot/chemprot_training",
+            "dev": "chemprot/chemprot_development",
+            "test": "chemprot/chemprot_test_gs",
+        },
+        "spec": {"CHEMICAL|GENE-Y": CHEMPROT_GROUPS, "CHEMICAL|GENE-N": CHEMPROT_GROUPS},
+        "pair_order": "all",
+    },
+}
+
+
+def examples(
+    corpus: str, split: str, root: Path, spec: RelationSpec, limit: int | None = None
+) -> tuple[list[dict], Counter]:
+    config = CORPORA[corpus]
+    docs = config["reader"](root / config["splits"][split], source=corpus, split=split).documents
+    docs = docs[:limit] if limit else docs
+    rows, counts = [], Counter()
+    for doc in docs:
+        units, unit_counts = sentence_units(segment_document(doc), entity_types=spec.entity_types)
+        labels, gold_counts = gold_pair_labels(doc, units)
+        doc_rows, example_counts = relation_examples(
+            units, labels, spec, pair_order=config["pair_order"]
+        )
+        rows += doc_rows
+        counts.update(unit_counts + gold_counts + example_counts)
+    counts["documents"] = len(docs)
+    counts["examples"] = len(rows)
+    counts["positive_examples"] = sum(row["label"] != "none" for row in rows)
+    # gold relations that no candidate carries: in two sentences, on an overlapping pair,
+    # a second label on a pair, or a label the spec does not allow
+    counts["gold_relations_unreachable"] = counts["gold_relations"] - counts["positive_examples"]
+    return rows, counts
+
+
+def machine() -> dict[str, object]:
+    import torch
+
+    info: dict[str, object] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "device": "cpu",
+    }
+    if torch.cuda.is_available():
+        info["device"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
+    parser.add_argument(
+        "--output", type=Path, required=True, help="checkpoints, final model, result.json"
+    )
+    parser.add_argument(
+        "--settings", default="{}", help="JSON overrides of RelationTrainingSettings"
+    )
+    parser.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=0.1,
+        help="DDI: training documents held out for selection",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the DDI dev split")
+    parser.add_argument(
+        "--limit-documents",
+        type=int,
+        default=None,
+        help="smoke runs only: the first N documents of every split",
+    )
+    args = parser.parse_args()
+
+    spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
+    limit = args.limit_documents
+    train_rows, train_counts = examples(args.corpus, "train", args.corpora, spec, limit)
+    test_rows, test_counts = examples(args.corpus, "test", args.corpora, spec, limit)
+    if "dev" in CORPORA[args.corpus]["splits"]:
+        dev_rows, dev_counts = examples(args.corpus, "dev", args.corpora, spec, limit)
+    else:
+        held_out = split_by_document(
+            (r["document_key"] for r in train_rows),
+            fractions=(1 - args.dev_fraction, args.dev_fraction, 0.0),
+            seed=args.seed,
+        )
+        dev_rows = [r for r in train_rows if held_out[r["document_key"]] == "validation"]
+        train_rows = [r for r in train_rows if held_out[r["document_key"]] == "train"]
+        dev_counts = Counter(
+            documents=sum(1 for s in held_out.values() if s == "validation"), examples=len(dev_rows)
+        )
+    labels = label_names(train_rows + dev_rows + test_rows)
+    dataset = to_dataset_dict(
+        {"train": train_rows, "validation": dev_rows, "test": test_rows}, labels
+    )
+
+    settings = RelationTrainingSettings(**json.loads(args.settings))
+    student = train_relation_classifier(dataset, settings, output_dir=args.output / "checkpoints")
+    student.save(args.output / "final")
+
+    predicted, _, stats = predict_relation_labels(
+        student, dataset["test"]["text"], batch_size=settings.per_device_eval_batch_size
+    )
+    gold = [labels[i] for i in dataset["test"]["label"]]
+    scores = classification_scores(gold, predicted)
+    unreachable = test_counts["gold_relations_unreachable"]
+    true_positives = sum(g == p != "none" for g, p in zip(gold, predicted, strict=True))
+    recall_all = true_positives / (test_counts["positive_examples"] + unreachable) if gold else 0.0
+    precision = scores["positive_micro_precision"]
+    f1_all = (
+        2 * precision * recall_all / (precision + recall_all) if precision + recall_all else 0.0
+    )
+    result = {
+        "corpus": args.corpus,
+        "limit_documents": limit,
+        "settings": student.settings,
+        "labels": labels,
+        "data": {
+            "train": dict(sorted(train_counts.items())),
+            "dev": dict(sorted(dev_counts.items())),
+            "test": dict(sorted(test_counts.items())),
+            "train_examples_used": len(train_rows),
+        },
+        "training": {
+            key: student.training_log[key]
+            for key in (
+                "train_seconds",
+                "global_steps",
+                "best_validation_positive_macro_f1",
+                "validation_history",
+                "class_weights",
+            )
+        },
+        "test": {
+            "positive_micro_f1": round(scores["positive_micro_f1"], 4),
+            "positive_micro_precision": round(precision, 4),
+            "positive_micro_recall": round(scores["positive_micro_recall"], 4),
+            "positive_macro_f1": round(scores["positive_macro_f1"], 4),
+            "positive_micro_f1_unreachable_as_misses": round(f1_all, 4),
+            "per_class": {
+                label: {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
+                for label, values in scores["per_label"].items()
+            },
+            "examples": len(gold),
+            "examples_per_second": round(stats.examples_per_second, 1),
+        },
+        "machine": machine(),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "result.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

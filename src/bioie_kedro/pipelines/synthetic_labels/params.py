@@ -1,0 +1,203 @@
+"""Typed parameters of the synthetic_labels pipeline (``conf/*/parameters_synthetic_labels.yml``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bioie_kedro.annotation.backends import HttpSettings, VllmSettings
+from bioie_kedro.relation_extraction.classifier import RelationTrainingSettings
+from bioie_kedro.relation_extraction.specs import RelationSpec
+from bioie_kedro.token_classification import BUNDLED_MINILM
+
+
+class HttpParams(BaseModel):
+    """An OpenAI-compatible chat-completions server (``vllm serve``, TGI, a hosted API)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field("", description="Base URL (http://host:8000/v1) or the full endpoint.")
+    model: str = Field("", description="The model name the server serves.")
+    timeout_s: float = Field(120.0, gt=0, description="Per request.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries after 5xx/429, timeouts and connection errors."
+    )
+    backoff_initial_s: float = Field(1.0, ge=0, description="Doubled after every failed attempt.")
+    backoff_max_s: float = Field(60.0, ge=0)
+    max_concurrency: int = Field(8, ge=1, description="Requests in flight at once.")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = 0.0
+    json_schema: bool = Field(
+        True, description="Constrain answers with response_format json_schema."
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="More request fields, e.g. {seed: 0}."
+    )
+
+    def settings(self) -> HttpSettings:
+        return HttpSettings(**self.model_dump())
+
+
+class VllmParams(BaseModel):
+    """vLLM's offline engine in this process (needs vllm and a CUDA GPU)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("", description="Hub name or local path.")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = 0.0
+    seed: int = 0
+    engine_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="vllm.LLM keyword arguments (tensor_parallel_size, quantization, ...).",
+    )
+
+    def settings(self) -> VllmSettings:
+        return VllmSettings(**self.model_dump())
+
+
+class AnnotatorParams(BaseModel):
+    """Which LLM answers the prompts, and where its answers are cached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["transformers", "http", "vllm"] = Field(
+        "transformers",
+        description="transformers: the project's decoder (catalog decoder_model); http: a server; "
+        "vllm: the offline engine.",
+    )
+    cache_path: str = Field(
+        "data/02_intermediate/synthetic_labels/annotation_cache.sqlite",
+        description="SQLite answer cache (resume point); answers are keyed by model and prompt.",
+    )
+    batch_size: int = Field(100, ge=1, description="Prompts handed to the backend at once.")
+    model_id: str | None = Field(
+        None, description="Model identity in the cache key; derived from the backend when unset."
+    )
+    decoder_name_or_path: str | None = Field(
+        None,
+        description="transformers backend: another causal LM (hub name or path) instead of "
+        "decoder_model.",
+    )
+    generation: dict[str, Any] = Field(
+        default_factory=lambda: {"max_new_tokens": 256, "batch_size": 8},
+        description="transformers backend: bioie_kedro.decoders.generation.GenerationSettings.",
+    )
+    http: HttpParams = Field(default_factory=HttpParams)
+    vllm: VllmParams = Field(default_factory=VllmParams)
+
+
+class DatasetParams(BaseModel):
+    """From validated triples to the relation dataset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_sample_count: int = Field(
+        500, ge=1, description="Relations with fewer examples are dropped (none never is)."
+    )
+    split_fractions: tuple[float, float, float] = Field(
+        (0.6, 0.2, 0.2), description="train / validation / test, by document."
+    )
+    seed: int = 42
+    pair_order: Literal["all", "text"] = Field(
+        "all", description="all: every ordered pair the spec lists; text: head before tail only."
+    )
+    keep_sentences_with_rejected_triples: bool = Field(
+        True,
+        description="false: a sentence with any rejected triple gives no examples at all.",
+    )
+
+
+class StudentParams(BaseModel):
+    """The student's fine-tuning; names follow Hugging Face ``TrainingArguments``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_name_or_path: str = Field(BUNDLED_MINILM, description="Any encoder path or hub name.")
+    learning_rate: float = 1e-5
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 64
+    num_train_epochs: float = 5
+    max_steps: int = Field(-1, description="Stop after this many optimiser steps (-1: epochs).")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = "linear"
+    gradient_accumulation_steps: int = 1
+    seed: int = 42
+    early_stopping_patience: int = Field(
+        3, description="Evaluations without a validation macro-F1 gain before stopping."
+    )
+    eval_strategy: Literal["epoch", "steps"] = "epoch"
+    eval_steps: int | None = None
+    logging_steps: int = 50
+    max_length: int = Field(
+        256, description="Sub-tokens; longer texts keep a window around the markers."
+    )
+    class_weighting: Literal["balanced", "none"] = "balanced"
+    bf16: bool = False
+    trust_remote_code: bool = False
+
+    def settings(self) -> RelationTrainingSettings:
+        return RelationTrainingSettings(**self.model_dump())
+
+
+class EvaluationParams(BaseModel):
+    """How the student's test predictions are scored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bootstrap: int = Field(1000, ge=0, description="Resamples over documents (0: no interval).")
+    seed: int = 0
+    gold_relation_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Synthetic relation -> the corpus's own relation type (e.g. causes: CID); "
+        "when set, predictions and synthetic labels are also scored against the corpus gold.",
+    )
+    gold_relation_mode: Literal["mention", "concept"] = Field(
+        "concept", description="concept: pairs of normalized ids per document (BC5CDR CID)."
+    )
+
+
+class SyntheticLabelsParams(BaseModel):
+    """Root key ``synthetic_labels``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corpus: str = Field(description="Partition prefix of `documents` to annotate.")
+    splits: list[str] = Field(
+        default_factory=lambda: ["train"],
+        description="Partitions pooled; the synthetic dataset is split by document itself.",
+    )
+    type_map: dict[str, str] = Field(
+        default_factory=dict, description="Corpus entity type -> spec type."
+    )
+    relation_specs: dict[str, list[str]] = Field(
+        description='"HeadType|TailType" -> allowed relations (relation_specs.json).'
+    )
+    target_sentence_count: int | None = Field(
+        None, ge=1, description="Stop selecting after this many sentences with a candidate pair."
+    )
+    annotator: AnnotatorParams = Field(default_factory=AnnotatorParams)
+    dataset: DatasetParams = Field(default_factory=DatasetParams)
+    student: StudentParams = Field(default_factory=StudentParams)
+    trainer_output_dir: str = Field(
+        "data/06_models/synthetic_labels/checkpoints",
+        description="Trainer checkpoints (resume point); the final model is the catalog dataset.",
+    )
+    resume: bool = True
+    prediction_batch_size: int = Field(64, ge=1)
+    evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
+
+    @field_validator("relation_specs")
+    @classmethod
+    def _valid_spec(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        RelationSpec.from_mapping(value)
+        return value
+
+    def spec(self) -> RelationSpec:
+        return RelationSpec.from_mapping(self.relation_specs)
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any] | None) -> SyntheticLabelsParams:
+        return cls.model_validate(raw or {})

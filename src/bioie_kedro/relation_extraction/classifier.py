@@ -1,0 +1,549 @@
+"""The relation student: an encoder sequence classifier over sentences with entity markers.
+
+Training (:func:`train_relation_classifier`) follows seed 003 with its defects fixed:
+
+* the four markers (:data:`~bioie_kedro.relation_extraction.candidates.MARKERS`) are added to the
+  tokenizer as special tokens (never split, never lower-cased) and the embeddings resized;
+* class-weighted cross-entropy, weights ``n / (k * count(label))`` from the training split
+  (``class_weighting="balanced"``);
+* model selection on the validation split by the macro-F1 over the positive labels (``none``
+  excluded: seed 003 let the dominant ``none`` class decide), early stopping, and the best weights
+  restored at the end (``load_best_model_at_end``);
+* a text longer than ``max_length`` sub-tokens is cut to a window around its markers, never from
+  the end (which may drop a marker); windows and any marker still cut off are counted.
+
+The trained :class:`RelationClassifier` is a directory (``save_pretrained``: safetensors, config
+with the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled.
+:func:`documents_with_predicted_relations` turns predicted labels back into schema relations.
+
+torch, transformers and datasets are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bioie_kedro.relation_extraction.candidates import MARKERS
+from bioie_kedro.schema import NEGATIVE_RELATION, Document, Relation
+from bioie_kedro.token_classification import (
+    BUNDLED_MINILM,
+    resolve_model_name,
+    special_tokens_around,
+)
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+logger = logging.getLogger(__name__)
+
+METADATA_FILE = "bioie_relation_classifier.json"
+
+
+# --------------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------------
+
+
+def classification_scores(
+    gold: Sequence[str], predicted: Sequence[str], *, negative: str = NEGATIVE_RELATION
+) -> dict[str, Any]:
+    """Scores over the positive labels, the way DDI and ChemProt are reported.
+
+    ``positive_micro_f1``: a prediction is a true positive when it equals a gold label other than
+    ``negative``; predicted and gold positives are everything but ``negative``.
+    ``positive_macro_f1``: the mean F1 of the positive labels that occur in gold or in the
+    predictions (a label absent from both has no F1 and is left out); 0.0 when there are none.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
+    true_positive: Counter[str] = Counter()
+    n_gold: Counter[str] = Counter()
+    n_predicted: Counter[str] = Counter()
+    for g, p in zip(gold, predicted, strict=True):
+        if g != negative:
+            n_gold[g] += 1
+        if p != negative:
+            n_predicted[p] += 1
+            if p == g:
+                true_positive[p] += 1
+
+    def prf(tp: int, n_pred: int, n_gold_: int) -> dict[str, float]:
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_gold_ if n_gold_ else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {"precision": precision, "recall": recall, "f1": f1}
+
+    per_label = {
+        label: {
+            **prf(true_positive[label], n_predicted[label], n_gold[label]),
+            "support": n_gold[label],
+            "predicted": n_predicted[label],
+        }
+        for label in sorted(set(n_gold) | set(n_predicted))
+    }
+    micro = prf(sum(true_positive.values()), sum(n_predicted.values()), sum(n_gold.values()))
+    macro = (
+        sum(scores["f1"] for scores in per_label.values()) / len(per_label) if per_label else 0.0
+    )
+    accuracy = (
+        sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold) if gold else 0.0
+    )
+    return {
+        "positive_micro_precision": micro["precision"],
+        "positive_micro_recall": micro["recall"],
+        "positive_micro_f1": micro["f1"],
+        "positive_macro_f1": macro,
+        "accuracy": accuracy,
+        "examples": len(gold),
+        "per_label": per_label,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EncodingStats:
+    """What encoding did to the texts; nothing is cut without being counted."""
+
+    texts: int = 0
+    windowed: int = 0
+    markers_cut: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def add_marker_tokens(tokenizer: PreTrainedTokenizerBase) -> int:
+    """Add :data:`MARKERS` as special tokens; returns how many were new."""
+    return tokenizer.add_tokens(list(MARKERS), special_tokens=True)
+
+
+def encode_marked_texts(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], *, max_length: int
+) -> tuple[list[list[int]], EncodingStats]:
+    """Token ids (with the special tokens around) of each text, at most ``max_length`` long.
+
+    A longer text keeps the window of sub-tokens that holds its markers, centred on them; if the
+    markers are further apart than the window, the window starts at the first marker and the
+    ones it cannot hold are counted in ``markers_cut``.
+    """
+    prefix, suffix = special_tokens_around(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    if budget < 8:
+        raise ValueError(f"max_length {max_length} leaves no room for the text")
+    marker_ids = set(tokenizer.convert_tokens_to_ids(list(MARKERS)))
+    stats = EncodingStats()
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+    out = []
+    for ids in encoded:
+        stats.texts += 1
+        window = list(ids)
+        if len(ids) > budget:
+            stats.windowed += 1
+            positions = [i for i, token in enumerate(ids) if token in marker_ids]
+            low, high = (positions[0], positions[-1] + 1) if positions else (0, 0)
+            if high - low > budget:
+                start = low
+            else:
+                start = max(0, low - (budget - (high - low)) // 2)
+                start = min(start, len(ids) - budget)
+            window = window[start : start + budget]
+            stats.markers_cut += len(positions) - sum(1 for t in window if t in marker_ids)
+        out.append(list(prefix) + window + list(suffix))
+    return out, stats
+
+
+# --------------------------------------------------------------------------------------------
+# The trained artifact
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RelationClassifier:
+    """A fine-tuned relation classifier with its tokenizer (markers included) and settings."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    settings: dict[str, Any]
+    training_log: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        """Label names by id (``none`` first)."""
+        id2label = {int(k): v for k, v in self.model.config.id2label.items()}
+        return [id2label[i] for i in range(len(id2label))]
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+        (directory / METADATA_FILE).write_text(
+            json.dumps(
+                {
+                    "labels": self.labels,
+                    "markers": list(MARKERS),
+                    "settings": self.settings,
+                    "training_log": self.training_log,
+                },
+                indent=2,
+            )
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path, *, device: str | None = None) -> RelationClassifier:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        directory = Path(directory)
+        marker = directory / METADATA_FILE
+        if not marker.is_file():
+            raise FileNotFoundError(
+                f"{directory} is not a bioie-kedro relation classifier (no {METADATA_FILE})"
+            )
+        meta = json.loads(marker.read_text())
+        model = AutoModelForSequenceClassification.from_pretrained(directory)
+        if device:
+            model.to(device)
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        classifier = cls(model, tokenizer, meta["settings"], meta.get("training_log", {}))
+        if classifier.labels != meta["labels"]:
+            raise ValueError(f"{directory}: config.json and {METADATA_FILE} disagree on the labels")
+        return classifier
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RelationTrainingSettings:
+    """Fine-tuning settings; fields keep the Hugging Face ``TrainingArguments`` names."""
+
+    model_name_or_path: str = BUNDLED_MINILM
+    learning_rate: float = 1e-5
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 64
+    num_train_epochs: float = 5
+    max_steps: int = -1
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    lr_scheduler_type: str = "linear"
+    gradient_accumulation_steps: int = 1
+    seed: int = 42
+    early_stopping_patience: int = 3
+    #: "epoch" or "steps" (then every ``eval_steps`` optimiser steps); checkpoints follow it
+    eval_strategy: str = "epoch"
+    eval_steps: int | None = None
+    logging_steps: int = 50
+    max_length: int = 256
+    #: "balanced" (n / (k * count)) or "none"
+    class_weighting: str = "balanced"
+    bf16: bool = False
+    trust_remote_code: bool = False
+
+
+def class_weights(label_ids: Sequence[int], n_labels: int) -> list[float]:
+    """``n / (k * count)`` per label (sklearn's "balanced"); a label without examples gets 1.0."""
+    counts = Counter(label_ids)
+    n = len(label_ids)
+    present = sum(1 for i in range(n_labels) if counts[i])
+    return [n / (present * counts[i]) if counts[i] else 1.0 for i in range(n_labels)]
+
+
+def _torch_dataset(ids: Sequence[list[int]], labels: Sequence[int] | None):
+    import torch
+
+    class _Examples(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(ids)
+
+        def __getitem__(self, index: int) -> dict[str, Any]:
+            item: dict[str, Any] = {
+                "input_ids": ids[index],
+                "attention_mask": [1] * len(ids[index]),
+            }
+            if labels is not None:
+                item["labels"] = labels[index]
+            return item
+
+    return _Examples()
+
+
+def _weighted_loss(weights: Sequence[float]):
+    """Class-weighted cross-entropy, summed and divided by the number of examples in the
+    (gradient-accumulated) batch, which the Trainer passes as ``num_items_in_batch``."""
+    import torch
+
+    weight = torch.tensor(list(weights), dtype=torch.float32)
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"] if isinstance(outputs, Mapping) else outputs[0]
+        per_example = torch.nn.functional.cross_entropy(
+            logits.float(), labels, weight=weight.to(logits.device), reduction="sum"
+        )
+        count = num_items_in_batch if num_items_in_batch is not None else labels.numel()
+        return per_example / count
+
+    return loss
+
+
+def train_relation_classifier(
+    dataset: DatasetDict,
+    settings: RelationTrainingSettings,
+    *,
+    output_dir: str | Path,
+    train_split: str = "train",
+    eval_split: str = "validation",
+    resume: bool = True,
+) -> RelationClassifier:
+    """Fine-tune an encoder on ``dataset[train_split]``, selecting on ``dataset[eval_split]``.
+
+    The label map comes from the ``ClassLabel`` of the ``label`` column. Checkpoints stay in
+    ``output_dir``; with ``resume`` a run continues from the newest one.
+    """
+    import numpy as np
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if settings.eval_strategy not in {"epoch", "steps"}:
+        raise ValueError(
+            f"eval_strategy must be 'epoch' or 'steps', got {settings.eval_strategy!r}"
+        )
+    if settings.class_weighting not in {"balanced", "none"}:
+        raise ValueError(
+            f"class_weighting must be 'balanced' or 'none', got {settings.class_weighting!r}"
+        )
+    for split in (train_split, eval_split):
+        if split not in dataset or len(dataset[split]) == 0:
+            raise ValueError(f"the relation dataset has no examples in split {split!r}")
+    labels = list(dataset[train_split].features["label"].names)
+    if labels[0] != NEGATIVE_RELATION:
+        raise ValueError(f"label 0 must be {NEGATIVE_RELATION!r}, got {labels}")
+
+    set_seed(settings.seed)
+    name = resolve_model_name(settings.model_name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=settings.trust_remote_code)
+    add_marker_tokens(tokenizer)
+    train_ids, train_stats = encode_marked_texts(
+        tokenizer, dataset[train_split]["text"], max_length=settings.max_length
+    )
+    eval_ids, eval_stats = encode_marked_texts(
+        tokenizer, dataset[eval_split]["text"], max_length=settings.max_length
+    )
+    train_labels = list(dataset[train_split]["label"])
+    eval_labels = list(dataset[eval_split]["label"])
+    logger.info(
+        "Relation examples: %d train %s, %d %s %s",
+        len(train_ids),
+        train_stats.as_dict(),
+        len(eval_ids),
+        eval_split,
+        eval_stats.as_dict(),
+    )
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        name,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        trust_remote_code=settings.trust_remote_code,
+    )
+    model.resize_token_embeddings(len(tokenizer))
+    weights = (
+        class_weights(train_labels, len(labels))
+        if settings.class_weighting == "balanced"
+        else [1.0] * len(labels)
+    )
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        logits = prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        predicted = [labels[i] for i in np.argmax(logits, axis=-1)]
+        gold = [labels[i] for i in eval_labels]
+        scores = classification_scores(gold, predicted)
+        return {key: scores[key] for key in ("positive_macro_f1", "positive_micro_f1", "accuracy")}
+
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        learning_rate=settings.learning_rate,
+        per_device_train_batch_size=settings.per_device_train_batch_size,
+        per_device_eval_batch_size=settings.per_device_eval_batch_size,
+        num_train_epochs=settings.num_train_epochs,
+        max_steps=settings.max_steps,
+        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=settings.weight_decay,
+        lr_scheduler_type=settings.lr_scheduler_type,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        eval_strategy=settings.eval_strategy,
+        save_strategy=settings.eval_strategy,
+        # checkpoints where the evaluations are, so the best one can be restored
+        **(
+            {"eval_steps": settings.eval_steps, "save_steps": settings.eval_steps}
+            if settings.eval_steps
+            else {}
+        ),
+        load_best_model_at_end=True,
+        metric_for_best_model="positive_macro_f1",
+        greater_is_better=True,
+        save_total_limit=2,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        logging_steps=settings.logging_steps,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        bf16=settings.bf16,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_torch_dataset(train_ids, train_labels),
+        eval_dataset=_torch_dataset(eval_ids, eval_labels),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+        compute_loss_func=_weighted_loss(weights),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)],
+    )
+    checkpoint = (
+        get_last_checkpoint(str(output_dir)) if resume and Path(output_dir).is_dir() else None
+    )
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.perf_counter() - started
+    history = [e for e in trainer.state.log_history if "eval_positive_macro_f1" in e]
+    training_log = {
+        "train_seconds": round(seconds, 1),
+        "global_steps": result.global_step,
+        "best_validation_positive_macro_f1": trainer.state.best_metric,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "resumed_from": checkpoint,
+        "validation_history": [
+            {
+                "epoch": e.get("epoch"),
+                "step": e.get("step"),
+                "positive_macro_f1": e["eval_positive_macro_f1"],
+                "positive_micro_f1": e.get("eval_positive_micro_f1"),
+                "loss": e.get("eval_loss"),
+            }
+            for e in history
+        ],
+        "class_weights": dict(zip(labels, weights)),
+        "train_label_counts": {labels[i]: n for i, n in sorted(Counter(train_labels).items())},
+        "train_encoding": train_stats.as_dict(),
+        "validation_encoding": eval_stats.as_dict(),
+    }
+    logger.info(
+        "Trained in %.0f s; best validation positive macro-F1 %s",
+        seconds,
+        trainer.state.best_metric,
+    )
+    return RelationClassifier(trainer.model, tokenizer, asdict(settings), training_log)
+
+
+# --------------------------------------------------------------------------------------------
+# Prediction
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PredictionStats:
+    examples: int = 0
+    seconds: float = 0.0
+    encoding: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds else math.inf
+
+
+def predict_relation_labels(
+    classifier: RelationClassifier, texts: Sequence[str], *, batch_size: int = 64
+) -> tuple[list[str], list[float], PredictionStats]:
+    """The most probable label of each marked text and its probability, batched by length."""
+    import torch
+
+    ids, encoding = encode_marked_texts(
+        classifier.tokenizer, texts, max_length=classifier.settings.get("max_length", 256)
+    )
+    model = classifier.model
+    model.eval()
+    device = next(model.parameters()).device
+    pad_id = classifier.tokenizer.pad_token_id or 0
+    labels = classifier.labels
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    predicted: list[str] = [""] * len(ids)
+    probabilities: list[float] = [0.0] * len(ids)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for offset in range(0, len(order), batch_size):
+            batch = order[offset : offset + batch_size]
+            width = max(len(ids[i]) for i in batch)
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                input_ids[row, : len(ids[index])] = torch.tensor(ids[index])
+                mask[row, : len(ids[index])] = 1
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+            best = logits.float().softmax(-1).max(-1)
+            for row, index in enumerate(batch):
+                predicted[index] = labels[int(best.indices[row])]
+                probabilities[index] = float(best.values[row])
+    stats = PredictionStats(len(ids), time.perf_counter() - started, encoding.as_dict())
+    return predicted, probabilities, stats
+
+
+def documents_with_predicted_relations(
+    docs: Sequence[Document],
+    rows: Sequence[Mapping[str, Any]],
+    predicted: Sequence[str],
+    *,
+    scores: Sequence[float] | None = None,
+    document_key: Any = None,
+) -> list[Document]:
+    """Copies of ``docs`` whose relations are the predicted positive labels of ``rows``.
+
+    ``rows`` are example rows (``document_key``, ``head_id``, ``tail_id``);
+    ``document_key(doc)`` gives the key rows use (default ``source/split/id``). Each relation is
+    mention-level, ``R1``, ``R2``… in row order, with the probability in
+    ``attributes["score"]`` when ``scores`` are given.
+    """
+    key_of = document_key or (lambda d: f"{d.source}/{d.split}/{d.id}")
+    by_key: dict[str, list[Relation]] = {}
+    for index, (row, label) in enumerate(zip(rows, predicted, strict=True)):
+        if label == NEGATIVE_RELATION:
+            continue
+        relations = by_key.setdefault(row["document_key"], [])
+        attributes = {"score": f"{scores[index]:.4f}"} if scores is not None else {}
+        relations.append(
+            Relation(
+                f"R{len(relations) + 1}",
+                label,
+                row["head_id"],
+                row["tail_id"],
+                level="mention",
+                attributes=attributes,
+            )
+        )
+    return [replace(doc, relations=by_key.get(key_of(doc), [])) for doc in docs]

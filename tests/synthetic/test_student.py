@@ -1,0 +1,188 @@
+"""The relation student: scores over positive labels, marker tokens and windows, a few training
+steps with the bundled MiniLM, saved and reloaded, predictions turned into schema relations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bioie_kedro.relation_extraction.classifier import (
+    RelationTrainingSettings,
+    class_weights,
+    classification_scores,
+    documents_with_predicted_relations,
+)
+from bioie_kedro.relation_extraction.examples import to_dataset_dict
+from bioie_kedro.schema import Document, Entity, Relation
+
+
+def test_scores_leave_none_out():
+    gold = ["none", "none", "treats", "treats", "causes", "none"]
+    pred = ["none", "treats", "treats", "none", "causes", "none"]
+    scores = classification_scores(gold, pred)
+    # positives: gold 3, predicted 3, correct 2
+    assert scores["positive_micro_f1"] == pytest.approx(2 / 3)
+    assert scores["per_label"]["treats"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "support": 2,
+        "predicted": 2,
+    }
+    assert scores["positive_macro_f1"] == pytest.approx((0.5 + 1.0) / 2)
+    assert "none" not in scores["per_label"]
+    # predicting none everywhere scores zero however accurate it is
+    assert classification_scores(gold, ["none"] * 6)["positive_macro_f1"] == 0.0
+    assert class_weights([0, 0, 0, 1], 3) == [4 / 6, 4 / 2, 1.0]
+
+
+def test_the_loss_weighs_each_example_by_its_class():
+    import torch
+
+    from bioie_kedro.relation_extraction.classifier import _weighted_loss
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    nll = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    loss = _weighted_loss([1.0, 3.0])
+    expected = (nll[0] + 3 * nll[1] + 3 * nll[2]) / 3
+    assert loss({"logits": logits}, labels) == pytest.approx(expected.item())
+    # with gradient accumulation the Trainer passes the examples of the whole accumulated batch
+    assert loss({"logits": logits}, labels, num_items_in_batch=6) == pytest.approx(
+        expected.item() / 2
+    )
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from bioie_kedro.relation_extraction.classifier import add_marker_tokens
+    from bioie_kedro.token_classification import BUNDLED_MINILM, resolve_model_name
+
+    tok = AutoTokenizer.from_pretrained(resolve_model_name(BUNDLED_MINILM))
+    assert add_marker_tokens(tok) == 4
+    return tok
+
+
+def test_markers_are_single_tokens_and_long_texts_keep_them(tokenizer):
+    from bioie_kedro.relation_extraction.classifier import encode_marked_texts
+
+    tokens = tokenizer.tokenize("[E1]Aspirin[/E1] x [E2]pain[/E2]")
+    assert tokens[0] == "[E1]" and tokens[-1] == "[/E2]" and "[/E1]" in tokens and "[E2]" in tokens
+    filler = " ".join(["word"] * 100)
+    text = f"{filler} [E1]aspirin[/E1] relieves [E2]pain[/E2] {filler}"
+    (ids,), stats = encode_marked_texts(tokenizer, [text], max_length=32)
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    assert len(ids) == 32 and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert {"[E1]", "[/E1]", "[E2]", "[/E2]"} <= set(tokens)
+    assert stats.as_dict() == {"texts": 1, "windowed": 1, "markers_cut": 0}
+    far = f"[E1]aspirin[/E1] {filler} [E2]pain[/E2]"
+    (ids,), stats = encode_marked_texts(tokenizer, [far], max_length=32)
+    assert stats.markers_cut == 2 and tokenizer.convert_ids_to_tokens(ids)[1] == "[E1]"
+
+
+SENTENCES = [
+    ("[E1]Aspirin[/E1] causes [E2]ulcers[/E2].", "causes"),
+    ("[E1]Heparin[/E1] treats [E2]thrombosis[/E2].", "treats"),
+    ("[E1]Aspirin[/E1] was given before [E2]ulcers[/E2] were seen.", "none"),
+    ("[E1]Lithium[/E1] causes [E2]tremor[/E2].", "causes"),
+    ("[E1]Insulin[/E1] treats [E2]diabetes[/E2].", "treats"),
+    ("[E1]Lithium[/E1] and [E2]tremor[/E2] were recorded.", "none"),
+]
+LABELS = ["none", "causes", "treats"]
+
+
+def tiny_dataset():
+    def rows(split: str):
+        return [
+            {
+                "id": f"{split}{i}",
+                "document_key": f"toy/{split}/d{i}",
+                "sentence_key": f"toy/{split}/d{i}/s0",
+                "head_id": "T1",
+                "tail_id": "T2",
+                "head_type": "Chemical",
+                "tail_type": "Disease",
+                "text": text,
+                "label": label,
+            }
+            for i, (text, label) in enumerate(SENTENCES)
+        ]
+
+    return to_dataset_dict(
+        {"train": rows("train") * 2, "validation": rows("validation"), "test": rows("test")},
+        LABELS,
+    )
+
+
+def test_a_few_training_steps_save_reload_and_predict(tmp_path):
+    from kedro.io import Version
+
+    from bioie_kedro.datasets import RelationClassifierDataset
+    from bioie_kedro.relation_extraction.classifier import (
+        predict_relation_labels,
+        train_relation_classifier,
+    )
+
+    dataset = tiny_dataset()
+    settings = RelationTrainingSettings(
+        learning_rate=5e-4,
+        per_device_train_batch_size=4,
+        max_steps=3,
+        num_train_epochs=1,
+        max_length=32,
+        logging_steps=1,
+    )
+    student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
+    log = student.training_log
+    assert log["global_steps"] == 3
+    assert log["validation_history"] and "positive_macro_f1" in log["validation_history"][0]
+    assert log["best_validation_positive_macro_f1"] is not None
+    assert log["class_weights"] == {"none": 1.0, "causes": 1.0, "treats": 1.0}
+    assert student.labels == LABELS
+    assert student.model.get_input_embeddings().num_embeddings == len(student.tokenizer)
+
+    store = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, "2026-01-01T00.00.00.000Z")
+    )
+    store.save(student)
+    saved = tmp_path / "student" / "2026-01-01T00.00.00.000Z" / "student"
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "bioie_relation_classifier.json",
+    } <= {p.name for p in saved.iterdir()}
+    assert json.loads((saved / "bioie_relation_classifier.json").read_text())["labels"] == LABELS
+    reloaded = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, None)
+    ).load()
+    texts = dataset["test"]["text"]
+    before, scores, _ = predict_relation_labels(student, texts)
+    after, scores_after, stats = predict_relation_labels(reloaded, texts, batch_size=4)
+    assert before == after and scores == pytest.approx(scores_after, abs=1e-5)
+    assert set(after) <= set(LABELS) and stats.examples == len(texts)
+
+    # predictions become mention-level relations of the documents they come from
+    text = "Aspirin causes ulcers."
+    doc = Document(
+        "d0",
+        "toy",
+        "test",
+        text,
+        entities=[
+            Entity("T1", "Chemical", "Aspirin", [(0, 7)]),
+            Entity("T2", "Disease", "ulcers", [(15, 21)]),
+        ],
+        relations=[Relation("R9", "CID", "MESH:1", "MESH:2", level="concept")],
+    )
+    rows = dataset["test"].to_list()[:2]
+    predicted = documents_with_predicted_relations(
+        [doc], rows, ["causes", "none"], scores=[0.9, 0.8]
+    )
+    assert predicted[0].relations == [
+        Relation("R1", "causes", "T1", "T2", attributes={"score": "0.9000"})
+    ]
+    assert documents_with_predicted_relations([doc], rows, ["none", "none"])[0].relations == []
