@@ -18,7 +18,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install install-test lint demo-corpus clean-venv
+.PHONY: run test install install-test browser lint demo-corpus clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,22 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(KEDRO) run $(if $(RUN_PIPELINE),--pipelines=$(RUN_PIPELINE))
 
-test: install-test
+test: install-test browser
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# The browser tests (tests/ui) drive Debian's chromium through Playwright (never `playwright
+# install`). Installed here when missing and apt-get can run (as root); else they are skipped.
+APT_BROWSER := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	chromium fonts-dejavu-core >/dev/null
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ]; then \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		$(APT_BROWSER) || { apt-get update -qq >/dev/null && $(APT_BROWSER); } || \
+		echo "apt-get could not install chromium: the browser tests (tests/ui) will be skipped"; \
+	else \
+		echo "no chromium, and apt-get is unavailable or not root: the browser tests (tests/ui) will be skipped"; \
+	fi
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests scripts benchmarks

@@ -126,7 +126,14 @@ def test_benchmark_run_on_real_corpora(shared_data, tmp_path):
         "--namespaces=evaluation.dictionary",
     ):
         result = run(
-            [KEDRO, "run", "--env=benchmark", selection, "--params", f"data_root={tmp_path}"],
+            [
+                KEDRO,
+                "run",
+                "--env=benchmark",
+                selection,
+                "--params",
+                f"data_root={tmp_path},mlflow_tracking=false",
+            ],
             env=env,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -3,17 +3,20 @@ from the Kedro defaults. For further information, including these default values
 https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
 
 # Instantiated project hooks.
-# For example, after creating a hooks.py and defining a ProjectHooks class there, do
-# from bioie_kedro.hooks import ProjectHooks
-# Hooks are executed in a Last-In-First-Out (LIFO) order.
-# HOOKS = (ProjectHooks(),)
+# Experiment tracking (conf/*/mlflow.yml): kedro-mlflow's hook, driven by the project's, which
+# opens the MLflow store only when a tracked pipeline starts and logs the catalog's reports.
+from bioie_kedro.tracking import MlflowTracking
+
+HOOKS = (MlflowTracking(),)
 
 # Installed plugins for which to disable hook auto-registration.
 # kedro-viz's run hooks write dataset statistics and run events to .viz/ in the project after
 # every `kedro run`, whatever its data_root: parallel test runs would overwrite each other's there
 # and `kedro viz build` would then show the statistics of a throw-away run. `kedro viz` itself
 # needs no hook; remove the name to see the last run's statistics in the graph.
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+# kedro-mlflow's hook is run by bioie_kedro.tracking.MlflowTracking (HOOKS above) instead; its
+# distribution names itself kedro_mlflow (both spellings, in case a release normalises it).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz", "kedro_mlflow", "kedro-mlflow")
 
 # Class that manages the KedroSession.
 # from kedro.framework.session import KedroSession
