@@ -106,7 +106,7 @@ def test_byte_level_bpe_round_trips_any_text(pretokenizer: str) -> None:
 
 
 def test_words_pretokenizer_keeps_a_mention_s_tokens_in_the_answer() -> None:
-    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600)
+    tokenizer = train_bpe_tokenizer(_demo_texts(), vocab_size=600, pretokenizer="words")
     in_text = tokenizer("caused renal failure.", add_special_tokens=False)["input_ids"]
     in_answer = tokenizer('["renal failure"]', add_special_tokens=False)["input_ids"]
     mention = tokenizer("renal failure", add_special_tokens=False)["input_ids"]
