@@ -5,9 +5,10 @@ https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration""
 # Instantiated project hooks.
 # Experiment tracking (conf/*/mlflow.yml): kedro-mlflow's hook, driven by the project's, which
 # opens the MLflow store only when a tracked pipeline starts and logs the catalog's reports.
+from bioie_kedro.hooks import NodeTimings
 from bioie_kedro.tracking import MlflowTracking
 
-HOOKS = (MlflowTracking(),)
+HOOKS = (MlflowTracking(), NodeTimings())
 
 # Installed plugins for which to disable hook auto-registration.
 # kedro-viz's run hooks write dataset statistics and run events to .viz/ in the project after

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bioie_kedro.progress import interactive
 from bioie_kedro.schema import Document
 from bioie_kedro.views import TaggedSentence, entities_from_iob2, to_iob2
 
@@ -584,7 +585,7 @@ def train_token_classifier(
         use_cpu=use_cpu,
         bf16=False,
         train_sampling_strategy="group_by_length",
-        disable_tqdm=True,
+        disable_tqdm=not interactive(),
     )
     trainer = _SequentialEvalTrainer(
         model=model,

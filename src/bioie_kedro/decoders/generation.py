@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bioie_kedro.decoders.chat import end_of_turn_id
+from bioie_kedro.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ def _generate_batches(
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(order), settings.batch_size):
+            starts = range(0, len(order), settings.batch_size)
+            for start in progress(starts, desc="generating", total=len(starts), unit="batch"):
                 batch = order[start : start + settings.batch_size]
                 width = max(len(ids[index]) for index in batch)
                 input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from bioie_kedro.decoders.build import CausalLM
 from bioie_kedro.decoders.chat import encode_completion, encode_prompt
+from bioie_kedro.progress import interactive
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ def _sft_config(
         fp16=False,
         use_cpu=not cuda,
         report_to="none",
-        disable_tqdm=True,
+        disable_tqdm=not interactive(),
         dataloader_num_workers=0,
         # TRL turns activation checkpointing on by default (slow on CPU): always say which
         gradient_checkpointing=settings.gradient_checkpointing,

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bioie_kedro.progress import interactive
 from bioie_kedro.relation_extraction.candidates import MARKERS
 from bioie_kedro.schema import NEGATIVE_RELATION, Document, Relation
 from bioie_kedro.token_classification import (
@@ -414,7 +415,7 @@ def train_relation_classifier(
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
         bf16=settings.bf16,
-        disable_tqdm=True,
+        disable_tqdm=not interactive(),
     )
     trainer = Trainer(
         model=model,

@@ -180,3 +180,34 @@ def test_invalid_parameters_are_refused():
         RetrievalParams.parse({**PARAMS, "neighbours": {"strategies": ["closest"]}})
     with pytest.raises(ValueError, match="needs model_name_or_path"):
         RetrievalParams.parse({**PARAMS, "selection": {"reranker": {"kind": "cross_encoder"}}})
+
+
+def test_score_distributions_plot_every_returned_score():
+    from bioie_kedro.pipelines.retrieval.nodes import plot_retrieval_scores
+
+    best = {
+        "corpus": "demo",
+        "granularity": "document",
+        "queries": {
+            "q1": {"examples": [{"scores": {"dense": 0.9}}, {"scores": {"dense": 0.7}}]},
+            "q2": {"examples": [{"scores": {"dense": 0.5, "rerank": 0.2}}]},
+        },
+    }
+    neighbours = {
+        "neighbours": {
+            "train": {
+                "nearest": {"a": [{"dense": 0.8}, {"dense": 0.6}], "b": []},
+                "random": {"a": [{"dense": 0.1}]},
+            }
+        }
+    }
+    figure = plot_retrieval_scores(best, neighbours)
+    icl_axis, rait_axis = figure.axes
+    assert sum(patch.get_height() for patch in icl_axis.patches) == 3
+    assert "3 examples" in icl_axis.get_title()
+    assert sorted(text.get_text() for text in rait_axis.get_legend().get_texts()) == [
+        "nearest (2)",
+        "random (1)",
+    ]
+    empty = plot_retrieval_scores({"queries": {}}, {})
+    assert "0 examples" in empty.axes[0].get_title()

@@ -18,6 +18,7 @@ from bioie_kedro.decoders.build import CausalLM
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
 from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.preference import MiningCandidate, mine_pairs
+from bioie_kedro.progress import interactive
 from bioie_kedro.prompting import get_format, instances_from_records
 
 logger = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def optimise_preferences(
         use_cpu=not cuda,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         activation_checkpointing=False,
-        disable_tqdm=True,
+        disable_tqdm=not interactive(),
     )
     peft_config = None
     model = stage1_model.model

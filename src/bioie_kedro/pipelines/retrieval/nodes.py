@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from bioie_kedro.retrieval.selection import (
     select_examples,
 )
 from bioie_kedro.retrieval.units import RetrievalUnit, retrieval_units
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
@@ -333,3 +336,44 @@ def report_retrieval_quality(
         report["leak_check"]["queries"],
     )
     return report
+
+
+def plot_retrieval_scores(best_examples: dict[str, Any], rait_neighbours: dict[str, Any]) -> Figure:
+    """Histograms of the similarity scores retrieval returned: the RAG-ICL examples' first-stage
+    (dense) scores, and the cosine similarity of each RA-IT strategy's neighbours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    icl = [
+        example["scores"]["dense"]
+        for selection in best_examples.get("queries", {}).values()
+        for example in selection["examples"]
+        if "dense" in example["scores"]
+    ]
+    by_strategy: dict[str, list[float]] = {}
+    for per_strategy in rait_neighbours.get("neighbours", {}).values():
+        for strategy, by_query in per_strategy.items():
+            by_strategy.setdefault(strategy, []).extend(
+                record["dense"] for records in by_query.values() for record in records
+            )
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    axes[0].hist(icl, bins=30, color="#3b6ea8")
+    axes[0].set_title(f"RAG-ICL examples: first-stage cosine ({len(icl)} examples)")
+    for strategy, scores in sorted(by_strategy.items()):
+        axes[1].hist(
+            scores, bins=30, histtype="step", linewidth=1.5, label=f"{strategy} ({len(scores)})"
+        )
+    axes[1].set_title("RA-IT neighbours: cosine to the sample")
+    if by_strategy:
+        axes[1].legend(fontsize=8)
+    for axis in axes:
+        axis.set_xlabel("cosine similarity")
+        axis.set_ylabel("count")
+    figure.suptitle(
+        f"{best_examples.get('corpus', '?')}: retrieval score distributions "
+        f"({best_examples.get('granularity', '?')} units)"
+    )
+    figure.tight_layout()
+    return figure

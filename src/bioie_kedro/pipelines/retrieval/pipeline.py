@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from bioie_kedro.pipelines.retrieval.nodes import (
     build_rait_neighbours,
     build_retrieval_index,
+    plot_retrieval_scores,
     report_retrieval_quality,
     select_icl_examples,
 )
@@ -40,6 +41,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="retrieval_quality_report",
                 name="report_retrieval_quality",
                 tags=["retrieval"],
+            ),
+            Node(
+                plot_retrieval_scores,
+                inputs=["best_examples", "rait_neighbours"],
+                outputs="retrieval_score_distributions",
+                name="plot_retrieval_scores",
+                tags=["retrieval", "reporting"],
             ),
         ]
     )
