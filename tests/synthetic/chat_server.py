@@ -94,6 +94,19 @@ class ChatServer:
                     )
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                # The request counts as in flight until its answer is ready, not until the
+                # handler thread has finished writing: once the answer is on the wire the
+                # client may send its next request before this thread gets scheduled again,
+                # which would count one request twice (a measurement artefact, seen in CI).
+                done = False
+
+                def finished() -> None:
+                    nonlocal done
+                    if not done:
+                        done = True
+                        with server._lock:
+                            server.in_flight -= 1
+
                 try:
                     if held:
                         server._release.wait(timeout=30)
@@ -102,6 +115,7 @@ class ChatServer:
                     reply = server.script(body, attempt)
                     if reply.delay:
                         time.sleep(reply.delay)
+                    finished()
                     payload = json.dumps(
                         {
                             "id": "chatcmpl-test",
@@ -133,8 +147,7 @@ class ChatServer:
                         with server._lock:
                             server.answered[key] += 1
                 finally:
-                    with server._lock:
-                        server.in_flight -= 1
+                    finished()
 
         return Handler
 
