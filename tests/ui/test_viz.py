@@ -28,10 +28,10 @@ LAYERS = (
     "model_output",
     "reporting",
 )
-#: Known gaps in conf/base/catalog_synthetic_labels.yml (edited elsewhere, issue 8): an entry
-#: without a layer, and layers that form a cycle in its pipeline (decoder_model, a `models`
-#: dataset, feeds `intermediate` annotations that become `model_input` for the student).
-LAYER_MISSING_KNOWN = {"synthetic_annotator_api_key"}
+#: Known gap in conf/base/catalog_synthetic_labels.yml (issue 8): layers that form a cycle in its
+#: pipeline (decoder_model, a `models` dataset, feeds `intermediate` annotations that become
+#: `model_input` for the student). No entry may lack a layer.
+LAYER_MISSING_KNOWN: set[str] = set()
 LAYER_CYCLE_KNOWN = ("synthetic_labels",)  # and every pipeline named after it
 SCREENSHOT = "viz_lineage.png"
 

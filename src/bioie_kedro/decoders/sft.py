@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from bioie_kedro.decoders.build import CausalLM
 from bioie_kedro.decoders.chat import encode_completion, encode_prompt
 from bioie_kedro.progress import interactive
@@ -32,6 +34,9 @@ logger = logging.getLogger(__name__)
 @dataclass
 class LoraSettings:
     """peft ``LoraConfig`` fields."""
+
+    # pydantic validates this dataclass inside the pipelines' parameter models: unknown keys fail
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     r: int = 16
     lora_alpha: int = 32
@@ -47,7 +52,12 @@ class SFTSettings:
     ``adaptation`` picks full fine-tuning, LoRA or QLoRA; ``lora`` configures the last two.
     ``merge_lora`` saves merged weights after LoRA (the default for small models; QLoRA and
     ``merge_lora: false`` save the adapter).
+
+    The ``training`` block of ``parameters_decoder_sft.yml`` (and of both DFPO fine-tuning
+    stages) is validated against this class directly: one definition of the names and defaults.
     """
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     learning_rate: float = 1e-3
     num_train_epochs: float = 3
@@ -64,7 +74,8 @@ class SFTSettings:
     packing: bool = False
     gradient_checkpointing: bool = False
     optim: str = "adamw_torch"
-    train_sampling_strategy: str = "group_by_length"  # batches of similar length: little padding
+    #: ``group_by_length`` batches examples of similar length (little padding)
+    train_sampling_strategy: Literal["random", "group_by_length", "sequential"] = "group_by_length"
     logging_steps: int = 10
     save_strategy: str = "epoch"
     save_total_limit: int = 1

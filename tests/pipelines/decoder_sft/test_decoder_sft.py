@@ -61,6 +61,28 @@ def test_iepile_with_rait_is_refused_before_anything_runs(documents, tmp_path):
         build_instructions(documents, {}, params)
 
 
+def test_training_block_is_validated_by_sft_settings(tmp_path):
+    from pydantic import ValidationError
+
+    from bioie_kedro.decoders.sft import LoraSettings, SFTSettings
+    from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
+
+    params = _params(tmp_path)
+    params["training"] = {"adaptation": "lora", "lora": {"r": 4}, "learning_rate": "2e-4"}
+    training = DecoderSftParams.parse(params).training
+    assert isinstance(training, SFTSettings) and isinstance(training.lora, LoraSettings)
+    assert (training.lora.r, training.lora.lora_alpha, training.learning_rate) == (4, 32, 2e-4)
+    # a misspelt key, also inside the LoRA block, and an unknown sampling strategy are refused
+    for bad, where in (
+        ({"learning_rat": 1e-3}, "training.learning_rat"),
+        ({"lora": {"rank": 4}}, "training.lora.rank"),
+        ({"train_sampling_strategy": "by_length"}, "training.train_sampling_strategy"),
+    ):
+        params["training"] = bad
+        with pytest.raises(ValidationError, match=where.replace(".", r"\.")):
+            DecoderSftParams.parse(params)
+
+
 def test_sentence_units_skip_relations_and_count_them(documents, tmp_path):
     train, _, report = build_instructions(documents, {}, _params(tmp_path, unit="sentence"))
     ids = {i.document_id for i in instances_from_records(train)}

@@ -234,7 +234,7 @@ def fine_tune_decoder(
     return train_sft(
         decoder_base,
         _examples(train_instructions),
-        settings.training.settings(),
+        settings.training,
         output_dir=Path(settings.trainer_output_dir) / settings.system,
         resume=settings.resume,
     )

@@ -97,38 +97,6 @@ class InstructionParams(_Strict):
         return self
 
 
-class TrainingParams(_Strict):
-    """TRL ``SFTConfig`` names; see :class:`bioie_kedro.decoders.sft.SFTSettings`."""
-
-    learning_rate: float = 1e-3
-    num_train_epochs: float = 3
-    max_steps: int = -1
-    per_device_train_batch_size: int = 8
-    per_device_eval_batch_size: int = 16
-    gradient_accumulation_steps: int = 1
-    lr_scheduler_type: str = "cosine"
-    warmup_steps: float = 0.05
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    seed: int = 42
-    max_length: int = 1024
-    packing: bool = False
-    gradient_checkpointing: bool = False
-    optim: str = "adamw_torch"
-    train_sampling_strategy: Literal["random", "group_by_length", "sequential"] = Field(
-        "group_by_length", description="group_by_length batches similar lengths (less padding)."
-    )
-    logging_steps: int = 10
-    save_strategy: str = "epoch"
-    save_total_limit: int = 1
-    adaptation: Literal["full", "lora", "qlora"] = "full"
-    lora: dict[str, Any] = Field(default_factory=dict)
-    merge_lora: bool = True
-
-    def settings(self) -> SFTSettings:
-        return SFTSettings.from_dict(self.model_dump())
-
-
 class GenerationParams(_Strict):
     max_new_tokens: int = 128
     batch_size: int = 16
@@ -151,7 +119,10 @@ class DecoderSftParams(_Strict):
     system: str = Field("decoder_sft", description="Name of the system in predictions and reports.")
     base_model: BaseModelParams = Field(default_factory=BaseModelParams)
     instructions: InstructionParams
-    training: TrainingParams = Field(default_factory=TrainingParams)
+    training: SFTSettings = Field(
+        default_factory=SFTSettings,
+        description="TRL SFTConfig names, validated by bioie_kedro.decoders.sft.SFTSettings.",
+    )
     trainer_output_dir: str = "data/06_models/decoder_sft/checkpoints"
     resume: bool = False
     generation: GenerationParams = Field(default_factory=GenerationParams)
