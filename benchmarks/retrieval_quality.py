@@ -108,6 +108,7 @@ def evaluate_corpus(args, corpus: str, embedder) -> dict:
         "leak_check": leak_check(queries, pool, max_examples=5),
     }
     if args.rait:
+        rait_report: dict = {}
         found = rait_neighbours(
             index,
             index.ids,
@@ -115,10 +116,18 @@ def evaluate_corpus(args, corpus: str, embedder) -> dict:
             index.vectors(),
             pool_texts,
             RAIT_STRATEGIES,
-            NeighbourSettings(k=2, top=128, bm25_threshold=args.bm25_threshold, seed=args.seed),
+            NeighbourSettings(
+                k=2,
+                top=128,
+                bm25_threshold=args.bm25_threshold,
+                bm25_quantile=args.bm25_quantile,
+                seed=args.seed,
+            ),
             bm25=bm25,
             query_positions=list(range(len(pool))),
+            report=rait_report,
         )
+        result["rait_bm25_threshold_applied"] = rait_report.get("bm25_threshold", args.bm25_threshold)
         result["rait_label_overlap_at_2"] = {
             strategy: {
                 **label_overlap(
@@ -144,6 +153,13 @@ def main() -> None:
     parser.add_argument("--limit-test", type=int, default=None, help="first N test units")
     parser.add_argument("--rait", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--bm25-threshold", type=float, default=20.0)
+    parser.add_argument(
+        "--bm25-quantile",
+        type=float,
+        default=None,
+        help="calibrate the BM25 rejection threshold: this quantile of the BM25 scores of every "
+        "sample's k nearest neighbours (replaces --bm25-threshold)",
+    )
     parser.add_argument("--output", help="also write the JSON here")
     args = parser.parse_args()
 

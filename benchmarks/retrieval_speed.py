@@ -11,7 +11,9 @@ Vector search (``--pool`` vectors, ``--queries`` queries, top ``--k``, ``--dim``
 * ``faiss_hnsw`` — ``IndexHNSWFlat`` (inner product; what ``kind: auto`` picks above
   ``exact_max_size``) at each ``--ef-search``, with recall@k against the exact result; its build
   time is reported separately (it is paid once per index, searches are paid per query batch);
-* optionally ``faiss_ivf`` (``--ivf-nlist``) at each ``--ivf-nprobe``.
+* optionally ``faiss_ivf`` (``--ivf-nlist``) at each ``--ivf-nprobe``;
+* ``vector_index`` — the project's own ``VectorIndex`` (what the retrieval pipeline builds and
+  searches) with the default ``IndexSettings`` of each ``--project-kinds`` kind, build included.
 
 The exact index and numpy must return the same ids; the check compares id lists per query and
 tells ties (equal scores in another order) apart from real differences.
@@ -25,6 +27,14 @@ recall on them is a lower bound of what real embeddings give. ``--vectors cluste
 and queries around ``--clusters`` random centres instead (closer to the topic structure of real
 embeddings; the exact methods' times do not change, the approximate indices' recall does).
 
+``--vectors real`` embeds real biomedical text with the bundled all-MiniLM-L6-v2 (batches of 64):
+every distinct sentence of the corpora in ``--data`` (NCBI-disease, BC5CDR, DDI and ChemProt, all
+splits, split by the project's sentence splitter), then every distinct passage of two consecutive
+sentences, then of three, until ``--pool`` + ``--queries`` distinct texts are collected; these are
+shuffled (``--seed``) and the first ``--queries`` become the queries, the rest the pool, so no query
+is in the pool. The vectors are cached in ``--cache`` (a ``.npy`` file with a ``.json`` description
+beside it, reused when the description matches); the embedding pass is timed and reported.
+
 Embedding throughput is measured separately on real sentences (the first ``--embed-sentences`` of
 the NCBI-disease training set, split by the project's sentence splitter) with the bundled
 all-MiniLM-L6-v2: one sentence per call against batches of each ``--embed-batch`` size (64 first;
@@ -32,6 +42,7 @@ sentence-transformers sorts a batch call by length), all on the same sentences.
 
     python benchmarks/retrieval_speed.py --pool 100000 --queries 10000 --k 30 --dim 384
     python benchmarks/retrieval_speed.py --pool 2000 --queries 200        # quick check
+    python benchmarks/retrieval_speed.py --vectors real --cache /tmp/real_110k.npy --ivf-nlist 1024
 
 Prints one JSON object (and writes it to ``--output`` when given).
 """
@@ -125,11 +136,111 @@ def clustered_unit_vectors(
     return vectors
 
 
+#: Corpora of ``--data`` whose texts ``--vectors real`` embeds: (reader, path, source).
+REAL_CORPORA = (
+    ("pubtator", "ncbi_disease/NCBItrainset_corpus.txt", "ncbi_disease"),
+    ("pubtator", "ncbi_disease/NCBIdevelopset_corpus.txt", "ncbi_disease"),
+    ("pubtator", "ncbi_disease/NCBItestset_corpus.txt", "ncbi_disease"),
+    ("pubtator", "bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr"),
+    ("pubtator", "bc5cdr/CDR_DevelopmentSet.PubTator.txt", "bc5cdr"),
+    ("pubtator", "bc5cdr/CDR_TestSet.PubTator.txt", "bc5cdr"),
+    ("ddi", "ddi/DDICorpus/Train", "ddi"),
+    ("ddi", "ddi/DDICorpus/Test", "ddi"),
+    ("chemprot", "chemprot/chemprot_training", "chemprot"),
+    ("chemprot", "chemprot/chemprot_development", "chemprot"),
+    ("chemprot", "chemprot/chemprot_test_gs", "chemprot"),
+)
+
+
+def real_texts(data: Path, count: int, seed: int) -> tuple[list[str], dict]:
+    """``count`` distinct real texts: sentences first, then 2- and 3-sentence passages; shuffled."""
+    from bioie_kedro.corpora.chemprot import read_chemprot
+    from bioie_kedro.corpora.ddi import read_ddi
+    from bioie_kedro.corpora.pubtator import read_pubtator
+    from bioie_kedro.segmentation import segment_document
+
+    readers = {"pubtator": read_pubtator, "ddi": read_ddi, "chemprot": read_chemprot}
+    documents = []
+    for reader, relative, source in REAL_CORPORA:
+        path = data / relative
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: needed by --vectors real (see ../shared/data)")
+        documents.extend(readers[reader](path, source=source, split="all").documents)
+    by_width: dict[int, list[str]] = {1: [], 2: [], 3: []}
+    seen: set[str] = set()
+    for width in (1, 2, 3):
+        for raw in documents:
+            doc = segment_document(raw)
+            sentences = [doc.text[s.start : s.end] for s in doc.sentences]
+            for start in range(len(sentences) - width + 1):
+                text = " ".join(sentences[start : start + width])
+                if text.strip() and text not in seen:
+                    seen.add(text)
+                    by_width[width].append(text)
+    texts: list[str] = []
+    used = {}
+    for width in (1, 2, 3):
+        take = by_width[width][: max(0, count - len(texts))]
+        texts.extend(take)
+        used[f"{width}_sentence_texts"] = len(take)
+    if len(texts) < count:
+        raise ValueError(f"only {len(texts)} distinct texts in {data}, {count} asked for")
+    order = np.random.default_rng(seed).permutation(len(texts))
+    texts = [texts[i] for i in order]
+    description = {
+        "documents": len(documents),
+        "corpora": sorted({source for _, _, source in REAL_CORPORA}),
+        **used,
+        "mean_words": round(float(np.mean([len(t.split()) for t in texts])), 1),
+    }
+    return texts, description
+
+
+def real_vectors(args) -> tuple[np.ndarray, np.ndarray, str, dict]:
+    """Embedded real texts (cached): queries first ``--queries`` of the shuffled texts, pool the rest."""
+    from bioie_kedro.retrieval.embedders import SentenceTransformerEmbedder
+
+    count = args.pool + args.queries
+    texts, description = real_texts(Path(args.data), count, args.seed)
+    key = {"count": count, "seed": args.seed, "model": "bundled all-MiniLM-L6-v2", **description}
+    cache = Path(args.cache) if args.cache else None
+    sidecar = cache.with_suffix(".json") if cache else None
+    if cache and cache.is_file() and sidecar.is_file() and json.loads(sidecar.read_text())["key"] == key:
+        vectors = np.load(cache)
+        embedding = json.loads(sidecar.read_text())["embedding"] | {"cached": True}
+    else:
+        embedder = SentenceTransformerEmbedder(device="cpu")
+        embedder.encode(texts[:8], batch_size=8)  # load and warm up outside the timing
+        vectors, seconds = timed(embedder.encode, texts, batch_size=64)
+        embedding = {
+            "texts": count,
+            "batch_size": 64,
+            "seconds": round(seconds, 1),
+            "texts_per_second": round(count / seconds, 1),
+            "torch_threads": _torch_threads(),
+        }
+        if cache:
+            partial = cache.with_suffix(".partial.npy")
+            np.save(partial, vectors)
+            partial.replace(cache)
+            sidecar.write_text(json.dumps({"key": key, "embedding": embedding}, indent=2))
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    kind = (
+        f"real texts embedded with the bundled all-MiniLM-L6-v2 ({description}); "
+        f"{args.queries} held-out queries, none in the pool"
+    )
+    return vectors[args.queries :], vectors[: args.queries], kind, embedding
+
+
 def search_benchmark(args) -> dict:
     import faiss
 
     rng = np.random.default_rng(args.seed)
-    if args.vectors == "clustered":
+    real_embedding = None
+    if args.vectors == "real":
+        pool, queries, kind, real_embedding = real_vectors(args)
+        args.dim = pool.shape[1]
+    elif args.vectors == "clustered":
         centres = random_unit_vectors(args.clusters, args.dim, rng)
         pool = clustered_unit_vectors(args.pool, centres, args.spread, rng)
         queries = clustered_unit_vectors(args.queries, centres, args.spread, rng)
@@ -151,6 +262,8 @@ def search_benchmark(args) -> dict:
         "seed": args.seed,
         "faiss_threads": faiss.omp_get_max_threads(),
     }
+    if real_embedding is not None:
+        out["embedding_pass"] = real_embedding
 
     flat = faiss.IndexFlatIP(args.dim)
     _, build_flat = timed(flat.add, pool)
@@ -234,8 +347,38 @@ def search_benchmark(args) -> dict:
             "runs": ivf_runs,
         }
 
+    out["vector_index"] = project_index_runs(args, pool, queries, exact_ids, t_numpy, t_loop)
     out["targets"] = targets(out, k)
     return out
+
+
+def project_index_runs(args, pool, queries, exact_ids, t_numpy: float, t_loop: float) -> list[dict]:
+    """The project's own path: ``VectorIndex.build`` with its default settings per kind
+    (``auto`` and ``ivf``), then ``VectorIndex.search`` — what the retrieval pipeline runs."""
+    from bioie_kedro.retrieval.index import IndexSettings, VectorIndex
+
+    ids = [str(i) for i in range(len(pool))]
+    runs = []
+    for kind in args.project_kinds:
+        settings = IndexSettings(kind=kind)
+        index, build = timed(VectorIndex.build, pool, ids, settings=settings)
+        (_, positions), seconds = timed(index.search, queries, args.k)
+        runs.append(
+            {
+                "settings": f"IndexSettings(kind={kind!r}) defaults",
+                "resolved_kind": index.kind,
+                "detail": str(index.index.__class__.__name__)
+                + (f", nlist {index.index.nlist}, nprobe {index.index.nprobe}" if index.kind == "ivf" else "")
+                + (f", efSearch {index.index.hnsw.efSearch}" if index.kind == "hnsw" else ""),
+                "build_seconds": round(build, 3),
+                "search_seconds": round(seconds, 3),
+                f"recall_at_{args.k}": round(recall_at_k(positions, exact_ids), 4),
+                "speedup_vs_numpy_batched": round(t_numpy / seconds, 2),
+                "speedup_vs_numpy_loop": round(t_loop / seconds, 2),
+            }
+        )
+        del index
+    return runs
 
 
 def targets(out: dict, k: int) -> dict:
@@ -248,6 +391,12 @@ def targets(out: dict, k: int) -> dict:
             "at_least_5x_numpy_batched": exact["speedup_vs_numpy_batched"] >= 5,
             "at_least_50x_numpy_loop": exact["speedup_vs_numpy_loop"] >= 50,
         }
+    }
+    result["vector_index"] = {
+        run["settings"]: run[f"recall_at_{k}"] >= 0.95
+        and run["speedup_vs_numpy_batched"] >= 5
+        and run["speedup_vs_numpy_loop"] >= 50
+        for run in out.get("vector_index", [])
     }
     for name, key in (("faiss_hnsw", "ef_search"), ("faiss_ivf", "nprobe")):
         if name not in out:
@@ -326,10 +475,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--vectors",
-        choices=["random", "clustered"],
+        choices=["random", "clustered", "real"],
         default="random",
-        help="random unit vectors (default), or a mixture around --clusters centres",
+        help="random unit vectors (default), a mixture around --clusters centres, or real "
+        "texts embedded with the bundled MiniLM",
     )
+    parser.add_argument("--cache", help="--vectors real: .npy file that keeps the embeddings")
     parser.add_argument("--clusters", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=1.0, help="noise norm around a centre")
     parser.add_argument("--block", type=int, default=512, help="numpy: queries per matmul")
@@ -339,6 +490,13 @@ def main() -> None:
     parser.add_argument("--ef-search", type=int, nargs="+", default=[64, 128, 256, 512])
     parser.add_argument("--ivf-nlist", type=int, default=0, help="also IVF with this many cells")
     parser.add_argument("--ivf-nprobe", type=int, nargs="+", default=[8, 16, 32, 64])
+    parser.add_argument(
+        "--project-kinds",
+        nargs="*",
+        default=["auto", "ivf"],
+        choices=["auto", "flat", "hnsw", "ivf"],
+        help="also time bioie_kedro's VectorIndex with its default settings of these kinds",
+    )
     parser.add_argument("--data", default=str(PROJECT_ROOT.parent / "shared" / "data"))
     parser.add_argument("--embed-sentences", type=int, default=1000)
     parser.add_argument("--embed-batch", type=int, nargs="+", default=[64, 16])
