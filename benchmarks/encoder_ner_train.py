@@ -34,7 +34,9 @@ CORPORA = {
         "ncbi_disease/NCBItrainset_corpus.txt",
         "ncbi_disease/NCBIdevelopset_corpus.txt",
         "ncbi_disease/NCBItestset_corpus.txt",
-        dict.fromkeys(["SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"], "Disease"),
+        dict.fromkeys(
+            ["SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"], "Disease"
+        ),
     ),
     "bc5cdr": (
         "bc5cdr/CDR_TrainingSet.PubTator.txt",
@@ -48,30 +50,50 @@ CORPORA = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="ncbi_disease")
-    parser.add_argument("--corpora", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    parser.add_argument("--output", type=Path, required=True, help="trainer checkpoints and the final model")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
+    parser.add_argument(
+        "--output", type=Path, required=True, help="trainer checkpoints and the final model"
+    )
     parser.add_argument("--settings", default="{}", help="JSON overrides of TrainingSettings")
-    parser.add_argument("--evaluate-only", action="store_true", help="score <output>/final without training")
+    parser.add_argument(
+        "--evaluate-only", action="store_true", help="score <output>/final without training"
+    )
     args = parser.parse_args()
 
     train_file, dev_file, test_file, type_map = CORPORA[args.corpus]
 
     def load(name: str, split: str):
-        return [segment_document(d) for d in read_pubtator(args.corpora / name, source=args.corpus, split=split).documents]
+        return [
+            segment_document(d)
+            for d in read_pubtator(args.corpora / name, source=args.corpus, split=split).documents
+        ]
 
     dev, test = load(dev_file, "dev"), load(test_file, "test")
     if args.evaluate_only:
         classifier = TokenClassifier.load(args.output / "final")
     else:
         settings = TrainingSettings(**json.loads(args.settings))
-        classifier = train_token_classifier(load(train_file, "train"), dev, settings, output_dir=args.output, type_map=type_map)
+        classifier = train_token_classifier(
+            load(train_file, "train"), dev, settings, output_dir=args.output, type_map=type_map
+        )
         classifier.save(args.output / "final")
 
-    result = {"corpus": args.corpus, "settings": classifier.settings, "training": classifier.training_log, "scores": {}}
+    result = {
+        "corpus": args.corpus,
+        "settings": classifier.settings,
+        "training": classifier.training_log,
+        "scores": {},
+    }
     for split_name, gold in (("dev", dev), ("test", test)):
         for propagate in (False, True):
             predicted, stats = predict_documents(classifier, gold, propagate=propagate)
-            micro = score_entities(gold, predicted, type_map=type_map, bootstrap=1000).as_dict()["micro"]
+            micro = score_entities(gold, predicted, type_map=type_map, bootstrap=1000).as_dict()[
+                "micro"
+            ]
             result["scores"][f"{split_name}{'+propagation' if propagate else ''}"] = {
                 "strict_f1": round(micro["strict"]["f1"], 4),
                 "strict_f1_ci": [round(x, 4) for x in micro["strict"]["f1_ci"]],

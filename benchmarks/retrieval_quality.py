@@ -127,7 +127,9 @@ def evaluate_corpus(args, corpus: str, embedder) -> dict:
             query_positions=list(range(len(pool))),
             report=rait_report,
         )
-        result["rait_bm25_threshold_applied"] = rait_report.get("bm25_threshold", args.bm25_threshold)
+        result["rait_bm25_threshold_applied"] = rait_report.get(
+            "bm25_threshold", args.bm25_threshold
+        )
         result["rait_label_overlap_at_2"] = {
             strategy: {
                 **label_overlap(

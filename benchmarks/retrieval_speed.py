@@ -205,7 +205,12 @@ def real_vectors(args) -> tuple[np.ndarray, np.ndarray, str, dict]:
     key = {"count": count, "seed": args.seed, "model": "bundled all-MiniLM-L6-v2", **description}
     cache = Path(args.cache) if args.cache else None
     sidecar = cache.with_suffix(".json") if cache else None
-    if cache and cache.is_file() and sidecar.is_file() and json.loads(sidecar.read_text())["key"] == key:
+    if (
+        cache
+        and cache.is_file()
+        and sidecar.is_file()
+        and json.loads(sidecar.read_text())["key"] == key
+    ):
         vectors = np.load(cache)
         embedding = json.loads(sidecar.read_text())["embedding"] | {"cached": True}
     else:
@@ -368,7 +373,11 @@ def project_index_runs(args, pool, queries, exact_ids, t_numpy: float, t_loop: f
                 "settings": f"IndexSettings(kind={kind!r}) defaults",
                 "resolved_kind": index.kind,
                 "detail": str(index.index.__class__.__name__)
-                + (f", nlist {index.index.nlist}, nprobe {index.index.nprobe}" if index.kind == "ivf" else "")
+                + (
+                    f", nlist {index.index.nlist}, nprobe {index.index.nprobe}"
+                    if index.kind == "ivf"
+                    else ""
+                )
                 + (f", efSearch {index.index.hnsw.efSearch}" if index.kind == "hnsw" else ""),
                 "build_seconds": round(build, 3),
                 "search_seconds": round(seconds, 3),

@@ -288,8 +288,14 @@ def test_propagate_mentions_tags_other_occurrences_in_the_document():
 
     text = "Adenomatous polyposis coli (APC) is rare. APC carriers and APCs differ; apc too."
     doc = Document(
-        "1", "x", "test", text,
-        entities=[Entity("P1", "Disease", "Adenomatous polyposis coli", [(0, 26)]), Entity("P2", "Disease", "APC", [(28, 31)])],
+        "1",
+        "x",
+        "test",
+        text,
+        entities=[
+            Entity("P1", "Disease", "Adenomatous polyposis coli", [(0, 26)]),
+            Entity("P2", "Disease", "APC", [(28, 31)]),
+        ],
     )
     out = propagate_mentions(doc)
     # the second "APC" is added; "APCs" (inside a word) and "apc" (other case) are not

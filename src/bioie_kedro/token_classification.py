@@ -31,7 +31,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bioie_kedro.progress import interactive
+from bioie_kedro.encoder_training import (
+    load_encoder_directory,
+    selection_training_arguments,
+    train_resumable,
+)
 from bioie_kedro.schema import Document
 from bioie_kedro.views import TaggedSentence, entities_from_iob2, to_iob2
 
@@ -401,21 +405,15 @@ class TokenClassifier:
 
     @classmethod
     def load(cls, directory: str | Path, *, device: str | None = None) -> TokenClassifier:
-        import json
+        from transformers import AutoModelForTokenClassification
 
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-        directory = Path(directory)
-        marker = directory / METADATA_FILE
-        if not marker.is_file():
-            raise FileNotFoundError(
-                f"{directory} is not a bioie-kedro token classifier (no {METADATA_FILE})"
-            )
-        meta = json.loads(marker.read_text())
-        model = AutoModelForTokenClassification.from_pretrained(directory)
-        if device:
-            model.to(device)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model, tokenizer, meta = load_encoder_directory(
+            directory,
+            AutoModelForTokenClassification,
+            metadata_file=METADATA_FILE,
+            what="token classifier",
+            device=device,
+        )
         return cls(model, tokenizer, meta["settings"], meta.get("training_log", {}))
 
 
@@ -498,16 +496,13 @@ def train_token_classifier(
     with ``resume`` a run continues from the newest one.
     """
     import numpy as np
-    import torch
     from transformers import (
         AutoModelForTokenClassification,
         AutoTokenizer,
         DataCollatorForTokenClassification,
         EarlyStoppingCallback,
-        TrainingArguments,
         set_seed,
     )
-    from transformers.trainer_utils import get_last_checkpoint
 
     _SequentialEvalTrainer = _sequential_eval_trainer_class()  # noqa: N806
 
@@ -560,32 +555,11 @@ def train_token_classifier(
         )
         return strict_f1_from_tags(dev_gold, tags)
 
-    use_cpu = not torch.cuda.is_available()
-    args = TrainingArguments(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        per_device_train_batch_size=settings.per_device_train_batch_size,
-        per_device_eval_batch_size=settings.per_device_eval_batch_size,
-        num_train_epochs=settings.num_train_epochs,
-        max_steps=settings.max_steps,
-        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
-        weight_decay=settings.weight_decay,
-        lr_scheduler_type=settings.lr_scheduler_type,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        load_best_model_at_end=True,
-        metric_for_best_model="strict_f1",
-        greater_is_better=True,
-        save_total_limit=2,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        logging_steps=settings.logging_steps,
-        report_to="none",
-        use_cpu=use_cpu,
-        bf16=False,
+    args = selection_training_arguments(
+        settings,
+        output_dir=output_dir,
+        metric="strict_f1",
         train_sampling_strategy="group_by_length",
-        disable_tqdm=not interactive(),
     )
     trainer = _SequentialEvalTrainer(
         model=model,
@@ -598,29 +572,23 @@ def train_token_classifier(
         compute_metrics=compute_metrics,
         callbacks=[EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)],
     )
-    checkpoint = (
-        get_last_checkpoint(str(output_dir)) if resume and Path(output_dir).is_dir() else None
-    )
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
-    history = [entry for entry in trainer.state.log_history if "eval_strict_f1" in entry]
+    run = train_resumable(trainer, output_dir, resume=resume, metric="strict_f1")
     training_log = {
-        "train_seconds": round(seconds, 1),
-        "global_steps": result.global_step,
-        "best_dev_strict_f1": trainer.state.best_metric,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "resumed_from": checkpoint,
+        "train_seconds": run.seconds,
+        "global_steps": run.global_steps,
+        "best_dev_strict_f1": run.best_metric,
+        "best_checkpoint": run.best_checkpoint,
+        "resumed_from": run.resumed_from,
         "dev_history": [
             {"epoch": e.get("epoch"), "strict_f1": e["eval_strict_f1"], "loss": e.get("eval_loss")}
-            for e in history
+            for e in run.evaluations
         ],
         "train_encoding": train_stats.as_dict(),
         "dev_encoding": dev_stats.as_dict(),
         "train_iob2_policy": train_policy,
         "dev_iob2_policy": dev_policy,
     }
-    logger.info("Trained in %.0f s; best dev strict F1 %s", seconds, trainer.state.best_metric)
+    logger.info("Trained in %.0f s; best dev strict F1 %s", run.seconds, run.best_metric)
     stored = {
         **asdict(settings),
         "type_map": dict(type_map or {}),

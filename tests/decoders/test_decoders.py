@@ -26,7 +26,12 @@ from bioie_kedro.decoders.generation import (  # noqa: E402
     generate_one_by_one,
     generate_samples,
 )
-from bioie_kedro.decoders.sft import SFTExample, SFTSettings, tokenize_examples, train_sft  # noqa: E402
+from bioie_kedro.decoders.sft import (  # noqa: E402
+    SFTExample,
+    SFTSettings,
+    tokenize_examples,
+    train_sft,
+)
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "01_raw" / "demo" / "demo_train.PubTator.txt"
 TINY = LlamaShape(

@@ -31,7 +31,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bioie_kedro.progress import interactive
+from bioie_kedro.encoder_training import (
+    load_encoder_directory,
+    selection_training_arguments,
+    train_resumable,
+)
 from bioie_kedro.relation_extraction.candidates import MARKERS
 from bioie_kedro.schema import NEGATIVE_RELATION, Document, Relation
 from bioie_kedro.token_classification import (
@@ -205,22 +209,20 @@ class RelationClassifier:
 
     @classmethod
     def load(cls, directory: str | Path, *, device: str | None = None) -> RelationClassifier:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
 
-        directory = Path(directory)
-        marker = directory / METADATA_FILE
-        if not marker.is_file():
-            raise FileNotFoundError(
-                f"{directory} is not a bioie-kedro relation classifier (no {METADATA_FILE})"
-            )
-        meta = json.loads(marker.read_text())
-        model = AutoModelForSequenceClassification.from_pretrained(directory)
-        if device:
-            model.to(device)
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model, tokenizer, meta = load_encoder_directory(
+            directory,
+            AutoModelForSequenceClassification,
+            metadata_file=METADATA_FILE,
+            what="relation classifier",
+            device=device,
+        )
         classifier = cls(model, tokenizer, meta["settings"], meta.get("training_log", {}))
         if classifier.labels != meta["labels"]:
-            raise ValueError(f"{directory}: config.json and {METADATA_FILE} disagree on the labels")
+            raise ValueError(
+                f"{Path(directory)}: config.json and {METADATA_FILE} disagree on the labels"
+            )
         return classifier
 
 
@@ -316,17 +318,14 @@ def train_relation_classifier(
     ``output_dir``; with ``resume`` a run continues from the newest one.
     """
     import numpy as np
-    import torch
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
         DataCollatorWithPadding,
         EarlyStoppingCallback,
         Trainer,
-        TrainingArguments,
         set_seed,
     )
-    from transformers.trainer_utils import get_last_checkpoint
 
     if settings.eval_strategy not in {"epoch", "steps"}:
         raise ValueError(
@@ -386,36 +385,13 @@ def train_relation_classifier(
         scores = classification_scores(gold, predicted)
         return {key: scores[key] for key in ("positive_macro_f1", "positive_micro_f1", "accuracy")}
 
-    args = TrainingArguments(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        per_device_train_batch_size=settings.per_device_train_batch_size,
-        per_device_eval_batch_size=settings.per_device_eval_batch_size,
-        num_train_epochs=settings.num_train_epochs,
-        max_steps=settings.max_steps,
-        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
-        weight_decay=settings.weight_decay,
-        lr_scheduler_type=settings.lr_scheduler_type,
-        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+    args = selection_training_arguments(
+        settings,
+        output_dir=output_dir,
+        metric="positive_macro_f1",
         eval_strategy=settings.eval_strategy,
-        save_strategy=settings.eval_strategy,
-        # checkpoints where the evaluations are, so the best one can be restored
-        **(
-            {"eval_steps": settings.eval_steps, "save_steps": settings.eval_steps}
-            if settings.eval_steps
-            else {}
-        ),
-        load_best_model_at_end=True,
-        metric_for_best_model="positive_macro_f1",
-        greater_is_better=True,
-        save_total_limit=2,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        logging_steps=settings.logging_steps,
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
+        eval_steps=settings.eval_steps,
         bf16=settings.bf16,
-        disable_tqdm=not interactive(),
     )
     trainer = Trainer(
         model=model,
@@ -427,19 +403,13 @@ def train_relation_classifier(
         compute_loss_func=_weighted_loss(weights),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)],
     )
-    checkpoint = (
-        get_last_checkpoint(str(output_dir)) if resume and Path(output_dir).is_dir() else None
-    )
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
-    history = [e for e in trainer.state.log_history if "eval_positive_macro_f1" in e]
+    run = train_resumable(trainer, output_dir, resume=resume, metric="positive_macro_f1")
     training_log = {
-        "train_seconds": round(seconds, 1),
-        "global_steps": result.global_step,
-        "best_validation_positive_macro_f1": trainer.state.best_metric,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "resumed_from": checkpoint,
+        "train_seconds": run.seconds,
+        "global_steps": run.global_steps,
+        "best_validation_positive_macro_f1": run.best_metric,
+        "best_checkpoint": run.best_checkpoint,
+        "resumed_from": run.resumed_from,
         "validation_history": [
             {
                 "epoch": e.get("epoch"),
@@ -448,7 +418,7 @@ def train_relation_classifier(
                 "positive_micro_f1": e.get("eval_positive_micro_f1"),
                 "loss": e.get("eval_loss"),
             }
-            for e in history
+            for e in run.evaluations
         ],
         "class_weights": dict(zip(labels, weights)),
         "train_label_counts": {labels[i]: n for i, n in sorted(Counter(train_labels).items())},
@@ -456,9 +426,7 @@ def train_relation_classifier(
         "validation_encoding": eval_stats.as_dict(),
     }
     logger.info(
-        "Trained in %.0f s; best validation positive macro-F1 %s",
-        seconds,
-        trainer.state.best_metric,
+        "Trained in %.0f s; best validation positive macro-F1 %s", run.seconds, run.best_metric
     )
     return RelationClassifier(trainer.model, tokenizer, asdict(settings), training_log)
 

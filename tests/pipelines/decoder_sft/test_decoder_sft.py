@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 from kedro.io import DataCatalog, MemoryDataset
-from kedro_datasets.json import JSONDataset
 from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
 
 from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.datasets.models import CausalLMDataset

@@ -24,7 +24,11 @@ def test_stages_are_namespaced_with_their_own_parameters():
     assert "dfpo.preference.optimise_preferences" in names
     assert "dfpo.pre_finetune.generate_answers" not in names  # stage 1 does not generate
     inputs = pipeline.inputs()
-    assert {"params:dfpo.pre_finetune", "params:dfpo.post_finetune", "params:dfpo.preference"} <= inputs
+    assert {
+        "params:dfpo.pre_finetune",
+        "params:dfpo.post_finetune",
+        "params:dfpo.preference",
+    } <= inputs
     # stage 3 starts from the preference-optimised model, not from a new base
     post = {n.name: n for n in pipeline.nodes}["dfpo.post_finetune.fine_tune_decoder"]
     assert "dfpo_preference_model" in post.inputs
@@ -35,7 +39,12 @@ def test_dfpo_runs_end_to_end_in_the_test_env(tmp_path):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true"}
     result = subprocess.run(
         [KEDRO, "run", "--env", "test", "--pipelines", "dfpo", "--params", f"data_root={tmp_path}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for model in ("stage1_model", "preference_model", "model"):

@@ -1,0 +1,132 @@
+"""Hugging Face ``Trainer`` plumbing shared by the encoder fine-tuners.
+
+Both :func:`bioie_kedro.token_classification.train_token_classifier` (NER) and
+:func:`bioie_kedro.relation_extraction.classifier.train_relation_classifier` (relation students)
+train an encoder with model selection on a development split: evaluate and checkpoint at the same
+points, restore the best weights at the end, keep two checkpoints, resume from the newest one.
+They differ in the data, the model head and the selection metric; what they share lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bioie_kedro.progress import interactive
+
+
+def selection_training_arguments(
+    settings: Any,
+    *,
+    output_dir: str | Path,
+    metric: str,
+    eval_strategy: str = "epoch",
+    eval_steps: int | None = None,
+    bf16: bool = False,
+    **extra: Any,
+):
+    """``TrainingArguments`` from a settings object with the ``TrainingArguments`` field names.
+
+    ``settings`` supplies ``learning_rate``, the batch sizes, ``num_train_epochs``, ``max_steps``,
+    ``warmup_ratio``, ``weight_decay``, ``lr_scheduler_type``, ``gradient_accumulation_steps``,
+    ``seed`` and ``logging_steps``. Evaluation and checkpoints happen at the same points (each
+    epoch, or every ``eval_steps`` steps) so that ``load_best_model_at_end`` can restore the
+    checkpoint with the best ``metric`` (greater is better). CPU when CUDA is absent; ``extra``
+    goes to ``TrainingArguments`` unchanged.
+    """
+    import torch
+    from transformers import TrainingArguments
+
+    steps = {"eval_steps": eval_steps, "save_steps": eval_steps} if eval_steps else {}
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        learning_rate=settings.learning_rate,
+        per_device_train_batch_size=settings.per_device_train_batch_size,
+        per_device_eval_batch_size=settings.per_device_eval_batch_size,
+        num_train_epochs=settings.num_train_epochs,
+        max_steps=settings.max_steps,
+        warmup_steps=settings.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=settings.weight_decay,
+        lr_scheduler_type=settings.lr_scheduler_type,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        eval_strategy=eval_strategy,
+        save_strategy=eval_strategy,
+        **steps,
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        save_total_limit=2,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        logging_steps=settings.logging_steps,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        bf16=bf16,
+        disable_tqdm=not interactive(),
+        **extra,
+    )
+
+
+@dataclass
+class TrainerRun:
+    """What :func:`train_resumable` reports: steps, wall time, the checkpoint resumed from, and
+    the evaluations that carry ``metric`` (``trainer.state.log_history`` entries)."""
+
+    global_steps: int
+    seconds: float
+    resumed_from: str | None
+    best_metric: float | None
+    best_checkpoint: str | None
+    evaluations: list[dict[str, Any]]
+
+
+def train_resumable(
+    trainer: Any, output_dir: str | Path, *, resume: bool, metric: str
+) -> TrainerRun:
+    """``trainer.train()``, continuing from the newest checkpoint of ``output_dir`` when
+    ``resume`` is set and one exists; timed."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoint = (
+        get_last_checkpoint(str(output_dir)) if resume and Path(output_dir).is_dir() else None
+    )
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.perf_counter() - started
+    return TrainerRun(
+        global_steps=result.global_step,
+        seconds=round(seconds, 1),
+        resumed_from=checkpoint,
+        best_metric=trainer.state.best_metric,
+        best_checkpoint=trainer.state.best_model_checkpoint,
+        evaluations=[e for e in trainer.state.log_history if f"eval_{metric}" in e],
+    )
+
+
+def load_encoder_directory(
+    directory: str | Path,
+    model_class: Any,
+    *,
+    metadata_file: str,
+    what: str,
+    device: str | None = None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Model, tokenizer and metadata of a directory written by a classifier's ``save``.
+
+    Raises:
+        FileNotFoundError: ``directory`` has no ``metadata_file`` (it is not a ``what``).
+    """
+    from transformers import AutoTokenizer
+
+    directory = Path(directory)
+    marker = directory / metadata_file
+    if not marker.is_file():
+        raise FileNotFoundError(f"{directory} is not a bioie-kedro {what} (no {metadata_file})")
+    meta = json.loads(marker.read_text())
+    model = model_class.from_pretrained(directory)
+    if device:
+        model.to(device)
+    return model, AutoTokenizer.from_pretrained(directory), meta
