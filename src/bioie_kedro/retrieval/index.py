@@ -50,7 +50,7 @@ class IndexSettings:
     exact_max_size: int = 50_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 128
+    hnsw_ef_search: int = 32
     ivf_nlist: int | None = None
     ivf_nprobe: int = 16
 

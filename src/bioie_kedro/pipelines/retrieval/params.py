@@ -67,7 +67,7 @@ class IndexParams(BaseModel):
     exact_max_size: int = Field(50_000, ge=1)
     hnsw_m: int = Field(32, ge=4)
     hnsw_ef_construction: int = Field(200, ge=1)
-    hnsw_ef_search: int = Field(128, ge=1)
+    hnsw_ef_search: int = Field(32, ge=1)
     ivf_nlist: int | None = Field(None, description="null: 4 * sqrt(pool size).")
     ivf_nprobe: int = Field(16, ge=1)
 
