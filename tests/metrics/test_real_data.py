@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -153,16 +152,11 @@ def noisy_predictions(docs: list[Document], seed: int = 0) -> list[Document]:
     return out
 
 
-def test_noisy_predictions_agree_with_nervaluate_and_run_fast(ncbi_test):
+def test_noisy_predictions_agree_with_nervaluate(ncbi_test):
+    # scoring speed is measured in docs/benchmarks.md ("Scoring command speed"), not here
     predicted = noisy_predictions(ncbi_test)
-    started = time.perf_counter()
     scores = score_entities(ncbi_test, predicted, bootstrap=0)
-    plain = time.perf_counter() - started
-    started = time.perf_counter()
     with_ci = score_entities(ncbi_test, predicted, bootstrap=1000)
-    bootstrapped = time.perf_counter() - started
-    assert plain < 1.0, f"scoring took {plain:.2f} s"
-    assert bootstrapped < 2.0, f"scoring with 1000 bootstrap resamples took {bootstrapped:.2f} s"
     for scheme in SCHEMES:
         low, high = with_ci.micro[scheme].f1_ci
         assert low <= scores.micro[scheme].f1 <= high

@@ -467,4 +467,5 @@ def test_bracket_garbage_is_unparsable_quickly_not_a_crash(garbage):
     started = time.perf_counter()
     found = extract_json(garbage, list)
     assert found.value is None and found.problems == ["no_json"]
-    assert time.perf_counter() - started < 0.5
+    # a guard against quadratic or worse scanning (milliseconds when linear), not a speed target
+    assert time.perf_counter() - started < 5.0
