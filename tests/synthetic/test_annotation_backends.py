@@ -112,7 +112,7 @@ def test_client_errors_fail_at_once_and_exhausted_retries_fail(caplog):
 
 def test_the_concurrency_limit_is_respected():
     def slow(body, attempt):
-        return Reply(content="ok", delay=0.15)
+        return Reply(content="ok", delay=0.4)
 
     with ChatServer(slow) as server:
         HttpChatAnnotator(http(server.url, max_concurrency=3)).annotate(prompts(9))
