@@ -70,6 +70,23 @@ def selection_training_arguments(
     )
 
 
+def sequential_eval_trainer_class():
+    """A ``Trainer`` whose evaluation keeps the dataset order.
+
+    ``train_sampling_strategy="group_by_length"`` speeds up training (little padding), but
+    transformers then also orders the evaluation set by length; metrics that line predictions up
+    with the dataset (windows, labels kept aside) need it in dataset order.
+    """
+    from torch.utils.data import SequentialSampler
+    from transformers import Trainer
+
+    class SequentialEvalTrainer(Trainer):
+        def _get_eval_sampler(self, eval_dataset):
+            return SequentialSampler(eval_dataset) if eval_dataset is not None else None
+
+    return SequentialEvalTrainer
+
+
 @dataclass
 class TrainerRun:
     """What :func:`train_resumable` reports: steps, wall time, the checkpoint resumed from, and

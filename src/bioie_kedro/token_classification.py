@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bioie_kedro.encoder_training import (
     load_encoder_directory,
     selection_training_arguments,
+    sequential_eval_trainer_class,
     train_resumable,
 )
 from bioie_kedro.schema import Document
@@ -464,20 +465,6 @@ def _torch_dataset(windows: Sequence[EncodedWindow]):
     return _Windows()
 
 
-def _sequential_eval_trainer_class():
-    from torch.utils.data import SequentialSampler
-    from transformers import Trainer
-
-    class SequentialEvalTrainer(Trainer):
-        """``group_by_length`` speeds up training, but transformers then also shuffles the eval
-        set by length; evaluation must stay in dataset order so predictions line up with windows."""
-
-        def _get_eval_sampler(self, eval_dataset):
-            return SequentialSampler(eval_dataset) if eval_dataset is not None else None
-
-    return SequentialEvalTrainer
-
-
 def train_token_classifier(
     train_docs: Sequence[Document],
     dev_docs: Sequence[Document],
@@ -504,7 +491,7 @@ def train_token_classifier(
         set_seed,
     )
 
-    _SequentialEvalTrainer = _sequential_eval_trainer_class()  # noqa: N806
+    _SequentialEvalTrainer = sequential_eval_trainer_class()  # noqa: N806
 
     set_seed(settings.seed)
     name = resolve_model_name(settings.model_name_or_path)

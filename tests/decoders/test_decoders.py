@@ -17,6 +17,7 @@ from bioie_kedro.decoders.build import (  # noqa: E402
     CausalLM,
     LlamaShape,
     build_base_model,
+    check_linear_lm_head,
     train_bpe_tokenizer,
 )
 from bioie_kedro.decoders.chat import encode_completion, encode_prompt, render_prompt  # noqa: E402
@@ -236,9 +237,59 @@ def test_dataset_round_trip_generates_the_same(tuned: CausalLM, tmp_path: Path) 
         dataset.load()
 
 
-def test_minilm_decoder_builds_and_generates() -> None:
-    minilm = build_base_model(BaseModelSettings(model_name_or_path=MINILM_DECODER))
-    assert minilm.model.config.is_decoder
-    prompt = render_prompt(minilm.tokenizer, [{"role": "user", "content": "Text: aspirin"}])
-    out = generate(minilm.model, minilm.tokenizer, [prompt], GenerationSettings(max_new_tokens=3))
-    assert isinstance(out[0], str)
+@pytest.fixture(scope="module")
+def minilm() -> CausalLM:
+    return build_base_model(BaseModelSettings(model_name_or_path=MINILM_DECODER))
+
+
+def test_minilm_decoder_is_causal_with_a_linear_head(minilm: CausalLM) -> None:
+    model = minilm.model
+    assert model.config.is_decoder
+    assert isinstance(model.cls.predictions.transform, torch.nn.Identity)
+    check_linear_lm_head(model)  # what TRL trains is what generates
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231]])
+    with torch.no_grad():
+        full = model(input_ids=ids).logits
+        prefix = model(input_ids=ids[:, :3]).logits
+    assert torch.allclose(full[:, :3], prefix, atol=1e-5), "a later token changed earlier logits"
+
+
+def test_a_head_transform_is_refused_before_training() -> None:
+    from transformers import BertConfig, BertLMHeadModel
+
+    config = BertConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        is_decoder=True,
+    )
+    with pytest.raises(ValueError, match="more than its output embeddings"):
+        check_linear_lm_head(BertLMHeadModel(config), what="a BERT decoder")
+
+
+def test_minilm_decoder_learns_an_answer_and_reloads(minilm: CausalLM, tmp_path: Path) -> None:
+    # Regression: TRL trains the output embeddings on the backbone's hidden states; with BERT's
+    # random head transform left in place, generation repeated unrelated tokens.
+    texts = [f"Patient {i} had fever and cough after aspirin." for i in range(16)]
+    examples = [SFTExample([{"role": "user", "content": t}], '["fever"]') for t in texts]
+    settings = SFTSettings(
+        adaptation="full",
+        learning_rate=3e-4,
+        max_steps=30,
+        per_device_train_batch_size=8,
+        logging_steps=10,
+        save_strategy="no",
+    )
+    tuned = train_sft(minilm, examples, settings, output_dir=tmp_path / "sft")
+    prompt = render_prompt(tuned.tokenizer, [{"role": "user", "content": "Patient 99 had fever."}])
+    answer = generate(tuned.model, tuned.tokenizer, [prompt], GenerationSettings(max_new_tokens=6))
+    assert answer[0].replace(" ", "").startswith('["fever"]'), answer
+    tuned.save(tmp_path / "model")
+    loaded = CausalLM.load(tmp_path / "model")
+    assert isinstance(loaded.model.cls.predictions.transform, torch.nn.Identity)
+    assert (
+        generate(loaded.model, loaded.tokenizer, [prompt], GenerationSettings(max_new_tokens=6))
+        == answer
+    )

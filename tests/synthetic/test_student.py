@@ -143,6 +143,14 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path):
     assert log["class_weights"] == {"none": 1.0, "causes": 1.0, "treats": 1.0}
     assert student.labels == LABELS
     assert student.model.get_input_embeddings().num_embeddings == len(student.tokenizer)
+    # the validation metric lines predictions up with the dataset's labels (evaluation in order)
+    from bioie_kedro.relation_extraction.classifier import classification_scores
+
+    validation, _, _ = predict_relation_labels(student, dataset["validation"]["text"])
+    gold = [LABELS[i] for i in dataset["validation"]["label"]]
+    assert classification_scores(gold, validation)["positive_macro_f1"] == pytest.approx(
+        log["best_validation_positive_macro_f1"]
+    )
 
     store = RelationClassifierDataset(
         path=str(tmp_path / "student"), version=Version(None, "2026-01-01T00.00.00.000Z")

@@ -10,15 +10,20 @@ never pickled). :func:`build_base_model` makes the starting point of supervised 
 * ``scratch:llama``: no decoder weights can be downloaded here, so a small Llama-architecture model
   is built from a ``LlamaConfig`` with a byte-level BPE tokenizer trained on the corpus texts;
 * ``bundled:minilm-decoder``: the bundled pretrained all-MiniLM-L6-v2 turned into a causal LM
-  (``BertLMHeadModel`` with ``is_decoder=True``; the LM head is new, the encoder is pretrained, its
-  WordPiece vocabulary is lower-cased).
+  (``BertLMHeadModel`` with ``is_decoder=True``; the encoder is pretrained, its WordPiece
+  vocabulary is lower-cased). The LM head is the tied word embeddings alone: BERT's head transform
+  (dense, GELU, LayerNorm) is not in the checkpoint and is replaced by the identity, because TRL's
+  trainers score tokens with the output embeddings applied directly to the last hidden state (see
+  :func:`check_linear_lm_head`). ``config.json`` records it (:data:`LINEAR_LM_HEAD`) and
+  :meth:`CausalLM.load` restores it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,8 @@ MINILM_DECODER = "bundled:minilm-decoder"
 #: File that marks a saved :class:`CausalLM` directory and holds its provenance and training log.
 METADATA_FILE = "bioie_decoder.json"
 PAD_TOKEN = "<|pad|>"
+#: ``config.json`` flag of a BERT-family decoder whose LM-head transform is the identity
+LINEAR_LM_HEAD = "bioie_linear_lm_head"
 
 
 @dataclass
@@ -103,16 +110,20 @@ class CausalLM:
 
         metadata = json.loads((directory / METADATA_FILE).read_text())
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-        if metadata.get("adapter"):
-            from peft import AutoPeftModelForCausalLM
+        # a linear-head MiniLM decoder has no head-transform weights: their absence is expected
+        quiet = _declares_linear_head(directory)
+        with _transformers_errors_only(quiet):
+            if metadata.get("adapter"):
+                from peft import AutoPeftModelForCausalLM
 
-            model = AutoPeftModelForCausalLM.from_pretrained(
-                directory, trust_remote_code=trust_remote_code, **kwargs
-            )
-        else:
-            model = AutoModelForCausalLM.from_pretrained(
-                directory, trust_remote_code=trust_remote_code, **kwargs
-            )
+                model = AutoPeftModelForCausalLM.from_pretrained(
+                    directory, trust_remote_code=trust_remote_code, **kwargs
+                )
+            else:
+                model = AutoModelForCausalLM.from_pretrained(
+                    directory, trust_remote_code=trust_remote_code, **kwargs
+                )
+        restore_linear_lm_head(model)
         model.eval()
         return cls(
             model=model,
@@ -125,6 +136,85 @@ class CausalLM:
 
     def parameter_count(self) -> int:
         return sum(parameter.numel() for parameter in self.model.parameters())
+
+
+def _declares_linear_head(directory: Path) -> bool:
+    config = directory / "config.json"
+    if not config.is_file():  # an adapter directory: the flag is in the base model's config
+        return False
+    return bool(json.loads(config.read_text()).get(LINEAR_LM_HEAD))
+
+
+@contextmanager
+def _transformers_errors_only(active: bool) -> Iterator[None]:
+    if not active:
+        yield
+        return
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def restore_linear_lm_head(model: Any) -> Any:
+    """Make the LM-head transform of a model whose config carries :data:`LINEAR_LM_HEAD` the
+    identity again (``from_pretrained`` rebuilds BERT's transform with random weights)."""
+    import torch
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if getattr(inner.config, LINEAR_LM_HEAD, False):
+        inner.cls.predictions.transform = torch.nn.Identity()
+    return model
+
+
+def check_linear_lm_head(model: Any, *, what: str = "the model") -> None:
+    """Refuse a model whose logits are more than its output embeddings applied to the backbone's
+    last hidden state.
+
+    TRL 1.x's ``SFTTrainer`` and ``DPOTrainer`` compute the per-token log-probabilities with a fused
+    head: ``get_output_embeddings()`` applied directly to the backbone output. For a model whose
+    head has layers of its own (BERT's and RoBERTa's LM-head transform), training would then
+    optimise a function other than the one that generates: the training accuracy rises while
+    generation stays garbage. One forward pass on four tokens tells the two apart. Models whose
+    logits are scaled or soft-capped (Gemma-2, Granite, …) are left to TRL, which applies both.
+    """
+    import torch
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = inner.config.get_text_config()
+    scaling = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier")
+    if any(getattr(config, name, None) is not None for name in scaling):
+        return
+    if getattr(config, "logits_scaling", None) is not None:
+        return
+    head = inner.get_output_embeddings()
+    if head is None:
+        raise ValueError(f"{what} ({type(inner).__name__}) has no output embeddings to score with")
+    device = head.weight.device
+    vocab = head.weight.shape[0]
+    ids = torch.tensor([[1, 2, 3, 4]], device=device) % vocab
+    training = inner.training
+    inner.eval()
+    try:
+        with torch.no_grad():
+            logits = inner(input_ids=ids, use_cache=False).logits.float()
+            hidden = inner.base_model(input_ids=ids, use_cache=False).last_hidden_state
+            fused = head(hidden.to(head.weight.dtype)).float()
+    finally:
+        inner.train(training)
+    scale = logits.abs().max().clamp(min=1.0)
+    if not torch.allclose(logits, fused, atol=1e-3 * float(scale), rtol=1e-3):
+        raise ValueError(
+            f"{what} ({type(inner).__name__}) computes its logits with more than its output "
+            "embeddings (an LM-head transform); TRL's trainers would train the output embeddings "
+            "on the raw hidden states and the model would generate from a head that was never "
+            "trained. Use a model whose LM head is one linear layer (Llama, Mistral, Gemma, GPT-2, "
+            "the project's bundled:minilm-decoder)."
+        )
 
 
 def train_bpe_tokenizer(
@@ -209,8 +299,10 @@ def build_minilm_decoder(*, seed: int) -> tuple[Any, Any]:
     ensure_chat_template(tokenizer)
     tokenizer.padding_side = "left"
     config = BertConfig.from_pretrained(path, is_decoder=True)
+    setattr(config, LINEAR_LM_HEAD, True)  # saved in config.json
     torch.manual_seed(seed)
     model = BertLMHeadModel.from_pretrained(path, config=config)
+    restore_linear_lm_head(model)  # the checkpoint has no head transform to keep
     model.resize_token_embeddings(len(tokenizer))
     model.config.pad_token_id = tokenizer.pad_token_id
     model.config.eos_token_id = tokenizer.eos_token_id
@@ -229,9 +321,12 @@ def load_pretrained(settings: BaseModelSettings) -> CausalLM:
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
-        name, trust_remote_code=settings.trust_remote_code, dtype=settings.torch_dtype
-    )
+    local = Path(name)
+    with _transformers_errors_only(local.is_dir() and _declares_linear_head(local)):
+        model = AutoModelForCausalLM.from_pretrained(
+            name, trust_remote_code=settings.trust_remote_code, dtype=settings.torch_dtype
+        )
+    restore_linear_lm_head(model)
     if len(tokenizer) > model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer))
     return CausalLM(model=model, tokenizer=tokenizer, source=name, base=name)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from bioie_kedro.decoders.build import CausalLM
+from bioie_kedro.decoders.build import CausalLM, check_linear_lm_head, restore_linear_lm_head
 from bioie_kedro.decoders.chat import encode_completion, encode_prompt
 from bioie_kedro.progress import interactive
 
@@ -157,6 +157,7 @@ def _load_4bit(base: CausalLM) -> Any:
     model = AutoModelForCausalLM.from_pretrained(
         base.source, quantization_config=quantization, dtype=torch.bfloat16
     )
+    restore_linear_lm_head(model)
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
 
 
@@ -269,6 +270,7 @@ def train_sft(
         if settings.adaptation == "qlora":
             model = _load_4bit(base)
         peft_config = LoraConfig(task_type="CAUSAL_LM", **asdict(settings.lora))
+    check_linear_lm_head(model, what=f"the base model {base.base or base.source!r}")
     trainer = SFTTrainer(
         model=model,
         args=config,

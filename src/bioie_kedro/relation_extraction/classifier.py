@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bioie_kedro.encoder_training import (
     load_encoder_directory,
     selection_training_arguments,
+    sequential_eval_trainer_class,
     train_resumable,
 )
 from bioie_kedro.relation_extraction.candidates import MARKERS
@@ -254,6 +255,8 @@ class RelationTrainingSettings:
     max_length: int = 256
     #: "balanced" (n / (k * count)) or "none"
     class_weighting: str = "balanced"
+    #: "group_by_length" batches texts of similar length (little padding), or "random"
+    train_sampling_strategy: str = "group_by_length"
     bf16: bool = False
     trust_remote_code: bool = False
 
@@ -323,13 +326,17 @@ def train_relation_classifier(
         AutoTokenizer,
         DataCollatorWithPadding,
         EarlyStoppingCallback,
-        Trainer,
         set_seed,
     )
 
     if settings.eval_strategy not in {"epoch", "steps"}:
         raise ValueError(
             f"eval_strategy must be 'epoch' or 'steps', got {settings.eval_strategy!r}"
+        )
+    if settings.train_sampling_strategy not in {"group_by_length", "random"}:
+        raise ValueError(
+            "train_sampling_strategy must be 'group_by_length' or 'random', "
+            f"got {settings.train_sampling_strategy!r}"
         )
     if settings.class_weighting not in {"balanced", "none"}:
         raise ValueError(
@@ -392,8 +399,9 @@ def train_relation_classifier(
         eval_strategy=settings.eval_strategy,
         eval_steps=settings.eval_steps,
         bf16=settings.bf16,
+        train_sampling_strategy=settings.train_sampling_strategy,
     )
-    trainer = Trainer(
+    trainer = sequential_eval_trainer_class()(
         model=model,
         args=args,
         train_dataset=_torch_dataset(train_ids, train_labels),

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bioie_kedro.decoders.build import CausalLM
+from bioie_kedro.decoders.build import CausalLM, check_linear_lm_head
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
 from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.preference import MiningCandidate, mine_pairs
@@ -154,6 +154,7 @@ def optimise_preferences(
     dataset = Dataset.from_list(
         [{k: pair[k] for k in ("prompt", "chosen", "rejected")} for pair in preference_pairs]
     )
+    check_linear_lm_head(model, what="the stage-1 model")
     trainer = DPOPTrainer(
         model=model,
         args=config,

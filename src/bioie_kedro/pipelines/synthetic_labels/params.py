@@ -135,6 +135,9 @@ class StudentParams(BaseModel):
         256, description="Sub-tokens; longer texts keep a window around the markers."
     )
     class_weighting: Literal["balanced", "none"] = "balanced"
+    train_sampling_strategy: Literal["group_by_length", "random"] = Field(
+        "group_by_length", description="group_by_length: batches of similar length, little padding."
+    )
     bf16: bool = False
     trust_remote_code: bool = False
 
