@@ -6,6 +6,8 @@ Uses the same functions as the ``encoder_ner`` pipeline (``train_token_classifie
     python benchmarks/encoder_ner_train.py --corpus ncbi_disease --output /tmp/ncbi_model \
         [--settings '{"num_train_epochs": 8, "seed": 42}']
     python benchmarks/encoder_ner_train.py --corpus ncbi_disease --output /tmp/ncbi_model --evaluate-only
+    python benchmarks/encoder_ner_train.py --corpus ncbi_disease --output /tmp/ncbi_final \
+        --train-on-dev --settings '{"num_train_epochs": 8}'   # final model: last epoch kept
 
 Prints one JSON object: training log (seconds, best dev strict F1 per epoch), test strict / partial
 F1 with and without document-level mention propagation, and dev F1 for both (the choice between
@@ -62,6 +64,11 @@ def main() -> None:
     parser.add_argument(
         "--evaluate-only", action="store_true", help="score <output>/final without training"
     )
+    parser.add_argument(
+        "--train-on-dev",
+        action="store_true",
+        help="train on train + dev and keep the last epoch (dev scores then only track fitting)",
+    )
     args = parser.parse_args()
 
     train_file, dev_file, test_file, type_map = CORPORA[args.corpus]
@@ -76,14 +83,19 @@ def main() -> None:
     if args.evaluate_only:
         classifier = TokenClassifier.load(args.output / "final")
     else:
-        settings = TrainingSettings(**json.loads(args.settings))
+        overrides = json.loads(args.settings)
+        if args.train_on_dev:
+            overrides["keep"] = "last"
+        settings = TrainingSettings(**overrides)
+        train = load(train_file, "train") + (dev if args.train_on_dev else [])
         classifier = train_token_classifier(
-            load(train_file, "train"), dev, settings, output_dir=args.output, type_map=type_map
+            train, dev, settings, output_dir=args.output, type_map=type_map
         )
         classifier.save(args.output / "final")
 
     result = {
         "corpus": args.corpus,
+        "trained_on": "train+dev" if args.train_on_dev else "train",
         "settings": classifier.settings,
         "training": classifier.training_log,
         "scores": {},

@@ -305,3 +305,43 @@ def test_propagate_mentions_tags_other_occurrences_in_the_document():
         ("APC", [(42, 45)]),
     ]
     assert propagate_mentions(Document("2", "x", "t", "nothing")).entities == []
+
+
+@pytest.mark.parametrize("keep", ["last", "best"])
+def test_keep_last_or_best_epoch(tmp_path, keep):
+    import torch
+    from safetensors.torch import load_file
+
+    from bioie_kedro.token_classification import TrainingSettings, train_token_classifier
+
+    settings = TrainingSettings(
+        learning_rate=1e-3,
+        per_device_train_batch_size=4,  # 2 documents of 2 sentences: one step per epoch
+        num_train_epochs=3,
+        warmup_ratio=0.0,
+        keep=keep,
+        logging_steps=1,
+    )
+    classifier = train_token_classifier(
+        [demo_doc()] * 2, [demo_doc()], settings, output_dir=tmp_path / "out", resume=False
+    )
+    log = classifier.training_log
+    assert log["kept"] == keep and len(log["dev_history"]) == log["global_steps"] == 3
+    last = load_file(tmp_path / "out" / "checkpoint-3" / "model.safetensors")
+    weight = "classifier.weight"
+    same_as_last = torch.equal(classifier.model.state_dict()[weight].cpu(), last[weight])
+    if keep == "last":
+        assert same_as_last
+    else:  # the best epoch's weights (the first of equal scores); the last only when it is best
+        scores = [e["strict_f1"] for e in log["dev_history"]]
+        assert log["best_dev_strict_f1"] == max(scores)
+        assert same_as_last == (scores.index(max(scores)) == 2)
+
+
+def test_keep_must_be_best_or_last(tmp_path):
+    from bioie_kedro.token_classification import TrainingSettings, train_token_classifier
+
+    with pytest.raises(ValueError, match="keep must be"):
+        train_token_classifier(
+            [demo_doc()], [demo_doc()], TrainingSettings(keep="final"), output_dir=tmp_path
+        )

@@ -26,6 +26,7 @@ def selection_training_arguments(
     eval_strategy: str = "epoch",
     eval_steps: int | None = None,
     bf16: bool = False,
+    keep_best: bool = True,
     **extra: Any,
 ):
     """``TrainingArguments`` from a settings object with the ``TrainingArguments`` field names.
@@ -34,8 +35,8 @@ def selection_training_arguments(
     ``warmup_ratio``, ``weight_decay``, ``lr_scheduler_type``, ``gradient_accumulation_steps``,
     ``seed`` and ``logging_steps``. Evaluation and checkpoints happen at the same points (each
     epoch, or every ``eval_steps`` steps) so that ``load_best_model_at_end`` can restore the
-    checkpoint with the best ``metric`` (greater is better). CPU when CUDA is absent; ``extra``
-    goes to ``TrainingArguments`` unchanged.
+    checkpoint with the best ``metric`` (greater is better); ``keep_best=False`` keeps the final
+    weights instead. CPU when CUDA is absent; ``extra`` goes to ``TrainingArguments`` unchanged.
     """
     import torch
     from transformers import TrainingArguments
@@ -55,7 +56,7 @@ def selection_training_arguments(
         eval_strategy=eval_strategy,
         save_strategy=eval_strategy,
         **steps,
-        load_best_model_at_end=True,
+        load_best_model_at_end=keep_best,
         metric_for_best_model=metric,
         greater_is_better=True,
         save_total_limit=2,

@@ -437,6 +437,9 @@ class TrainingSettings:
     lr_scheduler_type: str = "linear"
     seed: int = 42
     early_stopping_patience: int = 3
+    #: "best": the epoch with the best dev strict F1, early stopping; "last": the final weights
+    #: after ``num_train_epochs`` (for a final model trained on train + dev at a fixed budget)
+    keep: str = "best"
     max_length: int = 256
     stride: int = 16
     subtoken_labels: str = "first"
@@ -479,8 +482,10 @@ def train_token_classifier(
 
     Evaluation on ``dev_docs`` after every epoch by entity-level strict F1; early stopping after
     ``early_stopping_patience`` epochs without improvement; ``load_best_model_at_end`` restores
-    the best weights (seed 002 kept the last ones by mistake). Checkpoints stay in ``output_dir``;
-    with ``resume`` a run continues from the newest one.
+    the best weights (seed 002 kept the last ones by mistake). With ``settings.keep == "last"``
+    the run goes through all epochs and keeps the final weights (dev F1 is still logged): the
+    setting for a final model trained on train + dev, where dev cannot select. Checkpoints stay in
+    ``output_dir``; with ``resume`` a run continues from the newest one.
     """
     import numpy as np
     from transformers import (
@@ -492,6 +497,9 @@ def train_token_classifier(
     )
 
     _SequentialEvalTrainer = sequential_eval_trainer_class()  # noqa: N806
+    if settings.keep not in {"best", "last"}:
+        raise ValueError(f"keep must be 'best' or 'last', got {settings.keep!r}")
+    keep_best = settings.keep == "best"
 
     set_seed(settings.seed)
     name = resolve_model_name(settings.model_name_or_path)
@@ -546,6 +554,7 @@ def train_token_classifier(
         settings,
         output_dir=output_dir,
         metric="strict_f1",
+        keep_best=keep_best,
         train_sampling_strategy="group_by_length",
     )
     trainer = _SequentialEvalTrainer(
@@ -557,7 +566,9 @@ def train_token_classifier(
             tokenizer, label_pad_token_id=IGNORE_INDEX
         ),
         compute_metrics=compute_metrics,
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)]
+        if keep_best
+        else [],
     )
     run = train_resumable(trainer, output_dir, resume=resume, metric="strict_f1")
     training_log = {
@@ -565,6 +576,7 @@ def train_token_classifier(
         "global_steps": run.global_steps,
         "best_dev_strict_f1": run.best_metric,
         "best_checkpoint": run.best_checkpoint,
+        "kept": settings.keep,
         "resumed_from": run.resumed_from,
         "dev_history": [
             {"epoch": e.get("epoch"), "strict_f1": e["eval_strict_f1"], "loss": e.get("eval_loss")}

@@ -19,9 +19,17 @@ logger = logging.getLogger(__name__)
 
 
 def train_encoder(documents: Partitions, params: dict[str, Any]) -> TokenClassifier:
-    """Fine-tune on ``<corpus>/<train_split>``, early-stopping on ``<corpus>/<dev_split>`` strict F1."""
+    """Fine-tune on ``<corpus>/<train_split>`` (one split or several pooled), selecting on
+    ``<corpus>/<dev_split>`` strict F1 (or keeping the last epoch, ``training.keep: last``)."""
     settings = EncoderNerParams.parse(params)
-    train = load_partition(documents, partition_key(settings.corpus, settings.train_split))
+    splits = (
+        [settings.train_split] if isinstance(settings.train_split, str) else settings.train_split
+    )
+    train = [
+        doc
+        for split in splits
+        for doc in load_partition(documents, partition_key(settings.corpus, split))
+    ]
     dev = load_partition(documents, partition_key(settings.corpus, settings.dev_split))
     output_dir = Path(settings.trainer_output_dir) / settings.corpus
     return train_token_classifier(

@@ -32,6 +32,11 @@ class TrainingParams(BaseModel):
     early_stopping_patience: int = Field(
         3, description="Epochs without dev strict F1 gain before stopping."
     )
+    keep: Literal["best", "last"] = Field(
+        "best",
+        description="best: the dev-selected epoch (early stopping); last: the final weights "
+        "(train + dev at a fixed epoch count).",
+    )
     max_length: int = Field(
         256, description="Sub-tokens per window; longer sentences are windowed, never cut."
     )
@@ -65,7 +70,9 @@ class EncoderNerParams(BaseModel):
     corpus: str = Field(
         description="Corpus (partition prefix of `documents`) to train and predict on."
     )
-    train_split: str = "train"
+    train_split: str | list[str] = Field(
+        "train", description="Split, or splits pooled (e.g. [train, dev] with keep: last)."
+    )
     dev_split: str = "dev"
     predict_splits: list[str] = Field(default_factory=lambda: ["test"])
     type_map: dict[str, str] = Field(default_factory=dict)
