@@ -10,8 +10,10 @@ import threading
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: Screenshots for the README (docs/surfaces.md) are written here by the tests.
+#: Screenshots for the README (docs/surfaces.md) are written here by the tests, but only when
+#: UPDATE_DOCS_IMG is set to 1: a plain test run leaves the tracked pictures alone.
 DOCS_IMG = PROJECT_ROOT / "docs" / "img"
+UPDATE_DOCS_IMG = "BIOIE_UPDATE_DOCS_IMG"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -35,6 +37,11 @@ def serve_directory(directory: Path) -> tuple[str, http.server.ThreadingHTTPServ
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+def docs_img(name: str) -> list[Path]:
+    """``[docs/img/<name>]`` when ``$BIOIE_UPDATE_DOCS_IMG`` is 1, else no path."""
+    return [DOCS_IMG / name] if os.environ.get(UPDATE_DOCS_IMG) == "1" else []
 
 
 def save_screenshot(png: bytes, *paths: Path) -> None:

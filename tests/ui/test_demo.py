@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bioie_kedro.corpora.pubtator import read_pubtator
-from tests.ui.browser import DOCS_IMG, PROJECT_ROOT, save_screenshot
+from tests.ui.browser import PROJECT_ROOT, docs_img, save_screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,9 @@ def test_demo_highlights_the_models_entities(demo_url, browser, trained_data_roo
         assert marks == expected
         assert all(text[start:end] == shown for start, end, _, shown in marks)
         assert page.locator("#examples-card").is_hidden()  # an encoder retrieves nothing
-        save_screenshot(page.screenshot(full_page=True), DOCS_IMG / "demo.png")
+        png = page.screenshot(full_page=True)
+        assert png[:4] == b"\x89PNG"
+        save_screenshot(png, *docs_img("demo.png"))
 
         # a decoder: its raw answers, relations table and the retrieved training examples
         marks = _annotate(page, "decoder_model", text)
@@ -141,7 +143,9 @@ def test_demo_highlights_the_models_entities(demo_url, browser, trained_data_roo
         assert page.locator("#relations").is_visible()
         page.click("#answers-card summary")
         assert page.locator("#answers pre").count() == 2  # NER and RE instructions
-        save_screenshot(page.screenshot(full_page=True), DOCS_IMG / "demo_decoder.png")
+        png = page.screenshot(full_page=True)
+        assert png[:4] == b"\x89PNG"
+        save_screenshot(png, *docs_img("demo_decoder.png"))
 
         # an error is shown, not swallowed
         page.evaluate("document.querySelector('#model').add(new Option('gone', 'gone'))")

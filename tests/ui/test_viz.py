@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.ui.browser import DOCS_IMG, PROJECT_ROOT, save_screenshot, serve_directory
+from tests.ui.browser import PROJECT_ROOT, docs_img, save_screenshot, serve_directory
 
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "true"}
@@ -207,12 +207,9 @@ def test_node_click_shows_its_metadata_and_the_lineage_screenshot(viz_page, regi
         timeout=10_000,
     )
     page.wait_for_timeout(1500)  # the layer names follow the zoom in a d3 transition
-    save_screenshot(
-        page.screenshot(),
-        PROJECT_ROOT / "data" / "08_reporting" / SCREENSHOT,
-        DOCS_IMG / SCREENSHOT,
-    )
-    assert (DOCS_IMG / SCREENSHOT).read_bytes()[:4] == b"\x89PNG"
+    report = PROJECT_ROOT / "data" / "08_reporting" / SCREENSHOT
+    save_screenshot(page.screenshot(), report, *docs_img(SCREENSHOT))
+    assert report.read_bytes()[:4] == b"\x89PNG"
 
     # a dataset: its type and where it is stored
     page.locator("g.pipeline-node[data-node-fullname='retrieval_index']").click()
