@@ -186,10 +186,14 @@ def check_linear_lm_head(model: Any, *, what: str = "the model") -> None:
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = inner.config.get_text_config()
-    scaling = ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier")
+    scaling = (
+        "final_logit_softcapping",
+        "logit_scale",
+        "output_multiplier",
+        "lm_head_multiplier",
+        "logits_scaling",
+    )
     if any(getattr(config, name, None) is not None for name in scaling):
-        return
-    if getattr(config, "logits_scaling", None) is not None:
         return
     head = inner.get_output_embeddings()
     if head is None:
