@@ -7,6 +7,9 @@ answers mapped to spans) on the PubTator files of ../shared/data, then the proje
         [--params '{"base_model": {"model_name_or_path": "bundled:minilm-decoder"}}'] \
         [--rait nearest]   # RA-IT: k=2 nearest training sentences (bundled MiniLM embeddings)
 
+``--evaluate-only`` skips training and scores the base model as it is, e.g. a trainer checkpoint
+of an earlier run named in ``--params '{"base_model": {"model_name_or_path": "<dir>"}}'``.
+
 ``--params`` is merged (recursively) into the defaults below. Prints one JSON object with the
 training log, generation throughput, parse statistics and test scores; writes it to
 ``<output>/result.json``.
@@ -137,6 +140,11 @@ def main() -> None:
     parser.add_argument(
         "--rait", default=None, help="RA-IT neighbour strategy (e.g. nearest); none by default"
     )
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="no training: generate with the base model (e.g. a checkpoint directory) and score",
+    )
     args = parser.parse_args()
 
     files, type_map = CORPORA[args.corpus]
@@ -166,7 +174,7 @@ def main() -> None:
         print(f"retrieval: {time.perf_counter() - started:.1f} s")
     train, evaluation, instruction_report = build_instructions(documents, neighbours, params)
     base = prepare_base_decoder(train, params)
-    model = fine_tune_decoder(base, train, params)
+    model = base if args.evaluate_only else fine_tune_decoder(base, train, params)
     generations, generation_report = generate_answers(model, evaluation, params)
     predictions, prediction_report = extract_predictions(evaluation, generations, documents, params)
     key = f"{args.corpus}/test"
@@ -179,12 +187,21 @@ def main() -> None:
         "corpus": args.corpus,
         "params": params,
         "rait": args.rait,
+        "evaluate_only": args.evaluate_only,
         "instructions": instruction_report,
         "training": model.training_log.get("sft", {}),
         "parameters_millions": round(model.parameter_count() / 1e6, 2),
         "generation": generation_report,
         "parse": prediction_report["partitions"][key]["parse"],
-        "mentions_not_placed": prediction_report["partitions"][key]["mentions_not_placed"],
+        **{
+            name: prediction_report["partitions"][key][name]
+            for name in (
+                "mentions_not_placed",
+                "documents_unparsable",
+                "documents_partly_unparsable",
+            )
+        },
+        "test_sentence_strings": prediction_report["partitions"][key].get("ner_strings"),
         "test_spans": {
             scheme: spans.as_dict()["micro"][scheme] for scheme in ("strict", "partial")
         },

@@ -15,7 +15,7 @@ from bioie_kedro.prompting import (
     get_format,
     parse_report,
 )
-from bioie_kedro.prompting.parsing import extract_json
+from bioie_kedro.prompting.parsing import extract_json, surface_form
 from tests.prompting.builders import CDR_TEXT, cdr_doc
 
 DOC = cdr_doc()
@@ -125,7 +125,8 @@ CASES = [
         '{"chemical": ["aspirin", "ibuprofen", "Aspirin"], "Disease": []}',
         True,
         REPAIRED,
-        {"mention_not_in_text"},
+        # "Aspirin" is restored to the text's "aspirin", which occurs once: the copy is capped
+        {"mention_not_in_text", "mention_restored", "repeated_output"},
         {"Chemical": ["aspirin"], "Disease": []},
     ),
     (
@@ -377,7 +378,18 @@ CASES = [
         {"Chemical": ["aspirin"]},
     ),
     ("listing_ner", '{"Chemical": []}', True, UNPARSABLE, {"wrong_shape"}, None),
-    ("listing_ner", '["ASPIRIN"]', True, REPAIRED, {"mention_not_in_text"}, {"Chemical": []}),
+    ("listing_ner", '["ASPIRIN"]', True, REPAIRED, {"mention_restored"}, {"Chemical": ["aspirin"]}),
+    (
+        "listing_ner",
+        '["cisplatin - induced nephrotoxicity", "CISPLATIN INDUCED"]',
+        True,
+        REPAIRED,
+        {"mention_restored"},
+        {"Chemical": ["cisplatin-induced nephrotoxicity", "Cisplatin induced"]},
+    ),
+    # restoration matches whole words only ("platin" is inside "Cisplatin")
+    ("listing_ner", '["PLATIN"]', True, REPAIRED, {"mention_not_in_text"}, {"Chemical": []}),
+    ("listing_ner", '["ASPIRIN"]', False, OK, set(), {"Chemical": ["ASPIRIN"]}),
     ("listing_ner", "", True, UNPARSABLE, {"empty_output"}, None),
     # --- listing RE ([head, tail] pairs) ---
     (
@@ -413,6 +425,14 @@ CASES = [
         {"CID": [["aspirin", "renal failure"]]},
     ),
     ("listing_re", '[["aspirin", "stroke"]]', True, REPAIRED, {"mention_not_in_text"}, {"CID": []}),
+    (
+        "listing_re",
+        '[["ASPIRIN", "renal failure"]]',
+        True,
+        REPAIRED,
+        {"mention_restored"},
+        {"CID": [["aspirin", "renal failure"]]},
+    ),
     ("listing_re", "", True, UNPARSABLE, {"empty_output"}, None),
 ]
 
@@ -469,3 +489,19 @@ def test_bracket_garbage_is_unparsable_quickly_not_a_crash(garbage):
     assert found.value is None and found.problems == ["no_json"]
     # a guard against quadratic or worse scanning (milliseconds when linear), not a speed target
     assert time.perf_counter() - started < 5.0
+
+
+@pytest.mark.parametrize(
+    ("mention", "text", "expected"),
+    [
+        ("wilson disease", "Wilson disease and wilson  disease; Wilson disease.", "Wilson disease"),
+        ("alzheimer ' s disease", "Risk of Alzheimer's disease rises.", "Alzheimer's disease"),
+        ("apc ( - / - )", "APC(-/-) mice", "APC(-/-)"),
+        ("breast - cancer", "breast cancer", None),  # punctuation must be in the text
+        ("ataxia", "ataxia-telangiectasia", "ataxia"),  # a hyphen ends a word
+        ("ataxia", "ataxias", None),
+        ("   ", "anything", None),
+    ],
+)
+def test_surface_form(mention, text, expected):
+    assert surface_form(mention, text) == expected

@@ -279,6 +279,10 @@ PREDICTED_MENTIONS_ATTRIBUTE = "predicted_mentions"
 #: be parsed; such documents are counted, and their gold mentions scored as missed.
 PARSE_STATUS_ATTRIBUTE = "parse_status"
 UNPARSABLE = "unparsable"
+#: Attribute of a predicted document answered in several units (sentences): how many of them
+#: could not be parsed. The document's answer is what the other units said, so the gold of the
+#: failed units counts as missed; only when every unit failed is the document unparsable.
+UNPARSABLE_UNITS_ATTRIBUTE = "unparsable_units"
 
 
 def records_from_documents(

@@ -18,10 +18,14 @@ Nothing is ever evaluated as code. A completion is read in four steps:
    must be a list, an item a non-empty string (NER) or a head/tail pair (RE), else
    ``wrong_item_type``. A complete object that lacks an instance key is ``missing_key``.
 4. **Check against the document** (when its text is given). A mention (or a pair's head or tail)
-   that does not occur in the text, case-sensitive, is dropped (``mention_not_in_text``). An item
-   given more often than allowed is capped (``repeated_output``): RE pairs and deduplicated NER
-   answers allow one copy; multiset NER answers allow as many copies as the mention occurs in the
-   text (without the text, no cap).
+   that does not occur in the text as written (case-sensitive) is looked up again ignoring case
+   and the spacing around punctuation, as a whole-word match: found, it takes the text's own
+   surface form (``mention_restored``; the form that occurs most often, the first on a tie), so
+   an uncased model's ``alzheimer ' s disease`` becomes the text's ``Alzheimer's disease``. A
+   mention still not found is dropped (``mention_not_in_text``). An item given more often than
+   allowed is capped (``repeated_output``): RE pairs and deduplicated NER answers allow one copy;
+   multiset NER answers allow as many copies as the mention occurs in the text (without the
+   text, no cap).
 """
 
 from __future__ import annotations
@@ -395,6 +399,42 @@ def _occurrences(text: str, mention: str) -> int:
     return count
 
 
+_SURFACE_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _surface_pattern(mention: str) -> re.Pattern[str] | None:
+    """A case-insensitive whole-word pattern for ``mention`` with free spacing at punctuation.
+
+    Two word tokens need white space between them (any amount); next to punctuation, white space
+    is optional. ``None`` for a mention without tokens.
+    """
+    tokens = _SURFACE_TOKEN.findall(mention)
+    if not tokens:
+        return None
+
+    def is_word(token: str) -> bool:
+        return bool(re.match(r"\w", token))
+
+    parts = [r"(?<!\w)" if is_word(tokens[0]) else ""]
+    for index, token in enumerate(tokens):
+        if index:
+            parts.append(r"\s+" if is_word(tokens[index - 1]) and is_word(token) else r"\s*")
+        parts.append(re.escape(token))
+    parts.append(r"(?!\w)" if is_word(tokens[-1]) else "")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def surface_form(mention: str, text: str) -> str | None:
+    """The text's own spelling of ``mention`` (see step 4 of the module notes), or ``None``."""
+    pattern = _surface_pattern(mention)
+    if pattern is None:
+        return None
+    forms = Counter(match.group(0) for match in pattern.finditer(text))
+    if not forms:
+        return None
+    return forms.most_common(1)[0][0]  # Counter keeps first-seen order among equal counts
+
+
 def _check_against_text(
     answer: dict[str, list],
     *,
@@ -403,13 +443,21 @@ def _check_against_text(
     document_text: str | None,
     problems: list[str],
 ) -> None:
-    """Step 4, in place: drop mentions absent from the text, cap repeated items."""
+    """Step 4, in place: restore or drop mentions absent from the text, cap repeated items."""
     occurrences: dict[str, int] = {}
+    restored: dict[str, str | None] = {}
 
     def count(mention: str) -> int:
         if mention not in occurrences:
             occurrences[mention] = _occurrences(document_text or "", mention)
         return occurrences[mention]
+
+    def in_text(mention: str) -> str | None:
+        if count(mention) > 0:
+            return mention
+        if mention not in restored:
+            restored[mention] = surface_form(mention, document_text or "")
+        return restored[mention]
 
     for key, given in answer.items():
         items = given
@@ -417,10 +465,13 @@ def _check_against_text(
             items = []
             for item in given:
                 mentions = item if task == "re" else [item]
-                if all(count(mention) > 0 for mention in mentions):
-                    items.append(item)
-                else:
+                found = [in_text(mention) for mention in mentions]
+                if any(form is None for form in found):
                     problems.append("mention_not_in_text")
+                    continue
+                if found != list(mentions):
+                    problems.append("mention_restored")
+                items.append(found if task == "re" else found[0])
         seen: Counter = Counter()
         capped = []
         for item in items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,15 @@ from kedro_datasets.json import JSONDataset
 
 from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.datasets.models import CausalLMDataset
-from bioie_kedro.metrics.strings import PARSE_STATUS_ATTRIBUTE, PREDICTED_MENTIONS_ATTRIBUTE
+from bioie_kedro.metrics.strings import (
+    PARSE_STATUS_ATTRIBUTE,
+    PREDICTED_MENTIONS_ATTRIBUTE,
+    UNPARSABLE_UNITS_ATTRIBUTE,
+)
 from bioie_kedro.pipelines.decoder_sft.nodes import build_instructions, extract_predictions
 from bioie_kedro.pipelines.decoder_sft.pipeline import create_pipeline
 from bioie_kedro.prompting import instances_from_records
+from bioie_kedro.retrieval.units import SENTENCE_ID_SEPARATOR
 from bioie_kedro.segmentation import segment_document
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -158,6 +164,36 @@ def test_unparsable_answers_are_marked_and_counted(documents, tmp_path):
         d.attributes.get(PARSE_STATUS_ATTRIBUTE) == "unparsable" for d in predictions["demo/test"]
     )
     assert not any(d.entities for d in predictions["demo/test"])
+
+
+def test_one_unparsable_sentence_keeps_the_rest_of_its_document(documents, tmp_path):
+    """Sentence units: a failed sentence loses its own gold, not its document's other answers."""
+    params = _params(tmp_path, unit="sentence", format="listing")
+    _, evaluation, _ = build_instructions(documents, {}, params)
+    instances = instances_from_records(evaluation)
+    units_of: dict[str, set[str]] = {}
+    for instance in instances:
+        parent = instance.document_id.rsplit(SENTENCE_ID_SEPARATOR, 1)[0]
+        units_of.setdefault(parent, set()).add(instance.document_id)
+    _, first_units = next((d, u) for d, u in units_of.items() if len(u) >= 2)
+    failing = sorted(first_units)[0]
+    generations = [
+        {"id": i.id, "text": "no list here" if i.document_id == failing else i.answer}
+        for i in instances
+    ]
+    predictions, report = extract_predictions(evaluation, generations, documents, params)
+    entry = report["partitions"]["demo/test"]
+    failed_instances = sum(i.document_id == failing for i in instances)
+    assert entry["parse"]["by_status"]["unparsable"] == failed_instances
+    assert entry["documents_unparsable"] == 0
+    assert entry["documents_partly_unparsable"] == 1
+    (partial,) = [d for d in predictions["demo/test"] if UNPARSABLE_UNITS_ATTRIBUTE in d.attributes]
+    assert partial.attributes[UNPARSABLE_UNITS_ATTRIBUTE] == "1"
+    assert PARSE_STATUS_ATTRIBUTE not in partial.attributes
+    said = json.loads(partial.attributes[PREDICTED_MENTIONS_ATTRIBUTE])
+    others = [i for i in instances if i.document_id in first_units and i.document_id != failing]
+    expected = sorted(m for i in others for items in i.gold.values() for m in items)
+    assert sorted(m for items in said.values() for m in items) == expected
 
 
 def test_three_step_sft_and_generation_slice(documents, tmp_path):

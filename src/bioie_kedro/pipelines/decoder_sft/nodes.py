@@ -25,6 +25,7 @@ from bioie_kedro.metrics.strings import (
     PARSE_STATUS_ATTRIBUTE,
     PREDICTED_MENTIONS_ATTRIBUTE,
     UNPARSABLE,
+    UNPARSABLE_UNITS_ATTRIBUTE,
     score_strings,
 )
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams, InstructionSource
@@ -320,6 +321,14 @@ def extract_predictions(
             "instances": len(part),
             "parse": parse_report(parsed),
             "mentions_not_placed": unplaced,
+            "documents_unparsable": sum(
+                PARSE_STATUS_ATTRIBUTE in d.attributes for d in predicted_docs
+            ),
+            "documents_partly_unparsable": sum(
+                UNPARSABLE_UNITS_ATTRIBUTE in d.attributes
+                and PARSE_STATUS_ATTRIBUTE not in d.attributes
+                for d in predicted_docs
+            ),
         }
         for task, pairs in (("ner", ner), ("re", rel)):
             if pairs:
@@ -346,9 +355,8 @@ def _predicted_documents(
         doc_units = units_of.get(doc.id, [])
         entities: list[Entity] = []
         raw: dict[str, list[str]] = {}
-        status_unparsable = False
+        failed = sum(unit_doc.id in unparsable for unit_doc in doc_units)
         for unit_doc in doc_units:
-            status_unparsable |= unit_doc.id in unparsable
             found = mentions.get(unit_doc.id, {})
             placed = entities_from_mentions(
                 unit_doc,
@@ -364,8 +372,12 @@ def _predicted_documents(
                 raw.setdefault(etype, []).extend(items)
         entities = [replace(e, id=f"P{index}") for index, e in enumerate(entities, start=1)]
         attributes = {PREDICTED_MENTIONS_ATTRIBUTE: json.dumps(raw, ensure_ascii=False)}
-        if status_unparsable:
-            attributes[PARSE_STATUS_ATTRIBUTE] = UNPARSABLE
+        if failed:
+            # the document's string-level answer is the union of the units that parsed (the gold
+            # of the others counts as missed); it is unparsable only when no unit parsed
+            attributes[UNPARSABLE_UNITS_ATTRIBUTE] = str(failed)
+            if failed == len(doc_units):
+                attributes[PARSE_STATUS_ATTRIBUTE] = UNPARSABLE
         out.append(
             Document(
                 id=doc.id,
