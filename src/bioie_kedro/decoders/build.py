@@ -305,7 +305,10 @@ def build_minilm_decoder(*, seed: int) -> tuple[Any, Any]:
     config = BertConfig.from_pretrained(path, is_decoder=True)
     setattr(config, LINEAR_LM_HEAD, True)  # saved in config.json
     torch.manual_seed(seed)
-    model = BertLMHeadModel.from_pretrained(path, config=config)
+    # an encoder checkpoint: no LM head (its bias starts at zero, the transform is the identity)
+    # and a pooler the decoder does not use; transformers' report of both is expected noise
+    with _transformers_errors_only(True):
+        model = BertLMHeadModel.from_pretrained(path, config=config)
     restore_linear_lm_head(model)  # the checkpoint has no head transform to keep
     model.resize_token_embeddings(len(tokenizer))
     model.config.pad_token_id = tokenizer.pad_token_id

@@ -78,6 +78,8 @@ class SFTSettings:
     train_sampling_strategy: Literal["random", "group_by_length", "sequential"] = "group_by_length"
     logging_steps: int = 10
     save_strategy: str = "epoch"
+    #: with ``save_strategy: steps``: a checkpoint every N steps (a float below 1: a ratio)
+    save_steps: float = 500
     save_total_limit: int = 1
     adaptation: Literal["full", "lora", "qlora"] = "full"
     lora: LoraSettings = field(default_factory=LoraSettings)
@@ -186,6 +188,7 @@ def _sft_config(
         train_sampling_strategy=settings.train_sampling_strategy,
         logging_steps=settings.logging_steps,
         save_strategy=settings.save_strategy,
+        save_steps=settings.save_steps,
         save_total_limit=settings.save_total_limit,
         eval_strategy=settings.save_strategy if has_eval else "no",
         bf16=bf16,
