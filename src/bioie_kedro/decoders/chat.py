@@ -60,10 +60,14 @@ def encode_prompt(tokenizer: Any, messages: Messages) -> list[int]:
 
 def end_of_turn_id(tokenizer: Any) -> int:
     """The token that closes an assistant turn: Gemma's ``<end_of_turn>`` when present, else EOS."""
-    vocab = tokenizer.get_vocab()
+    template = tokenizer.chat_template or ""
     for token in ("<end_of_turn>", "<|eot_id|>", "<|im_end|>"):
-        if token in vocab and token in (tokenizer.chat_template or ""):
-            return vocab[token]
+        if token in template:
+            # one lookup, not get_vocab(): that copies the whole vocabulary (14 ms for 30k
+            # entries, once per training example)
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            if token_id is not None and token_id != tokenizer.unk_token_id:
+                return token_id
     if tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer has no EOS token to close an answer with")
     return tokenizer.eos_token_id
