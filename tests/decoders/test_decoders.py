@@ -254,6 +254,24 @@ def test_minilm_decoder_is_causal_with_a_linear_head(minilm: CausalLM) -> None:
     assert torch.allclose(full[:, :3], prefix, atol=1e-5), "a later token changed earlier logits"
 
 
+def test_generation_stays_within_the_position_limit(minilm: CausalLM) -> None:
+    """512 positions: the budget shrinks to the room left; a prompt that fills them is skipped."""
+    word = minilm.tokenizer("fever", add_special_tokens=False)["input_ids"]
+    near = word * 505  # 7 positions left
+    full = word * 520
+    answers, stats = generate_samples(
+        minilm.model,
+        minilm.tokenizer,
+        [near, word * 10, full],
+        GenerationSettings(max_new_tokens=64, batch_size=1),
+    )
+    assert stats.prompts_too_long == 1 and answers[2] == [""]
+    assert stats.capped_by_context == 1
+    near_tokens = minilm.tokenizer(answers[0][0], add_special_tokens=False)["input_ids"]
+    assert len(near_tokens) <= 7
+    assert stats.answers == 3
+
+
 def test_a_head_transform_is_refused_before_training() -> None:
     from transformers import BertConfig, BertLMHeadModel
 

@@ -6,6 +6,11 @@ several sampled answers per prompt (preference-pair mining). Prompts are chat te
 special tokens, exactly as in training. Answers stop at the end-of-turn token or after
 ``max_new_tokens``; how many hit the bound is counted in :class:`GenerationStats`.
 
+A model with a position limit (``config.max_position_embeddings``: 512 for the MiniLM decoder)
+never runs past it: a batch's new-token budget shrinks to the room its (padded) prompts leave
+(``capped_by_context`` answers), and a prompt that leaves no room at all gets an empty answer
+(``prompts_too_long``, with a warning) instead of a crash halfway through a long run.
+
 Backends: ``transformers`` (``model.generate`` in batches under ``torch.inference_mode``),
 ``vllm`` (vLLM's offline engine; needs vLLM, a GPU and a model saved on disk), ``auto`` (vLLM when
 both are present, else transformers). :func:`generate_one_by_one` is the unbatched baseline of the
@@ -57,6 +62,8 @@ class GenerationStats:
     answers: int = 0
     new_tokens: int = 0
     hit_max_new_tokens: int = 0
+    capped_by_context: int = 0
+    prompts_too_long: int = 0
     seconds: float = 0.0
     backend: str = "transformers"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +78,8 @@ class GenerationStats:
             "answers": self.answers,
             "new_tokens": self.new_tokens,
             "hit_max_new_tokens": self.hit_max_new_tokens,
+            "capped_by_context": self.capped_by_context,
+            "prompts_too_long": self.prompts_too_long,
             "seconds": round(self.seconds, 3),
             "prompts_per_second": round(self.prompts_per_second, 2),
             "backend": self.backend,
@@ -114,6 +123,13 @@ def _use_vllm(settings: GenerationSettings) -> bool:
     return available
 
 
+def position_limit(model: Any) -> int | None:
+    """The most positions ``model`` reads (prompt + answer), or ``None`` when it does not say."""
+    config = getattr(model, "config", None)
+    limit = getattr(config, "max_position_embeddings", None)
+    return limit if isinstance(limit, int) and limit > 0 else None
+
+
 def _generate_batches(
     model: Any,
     tokenizer: Any,
@@ -124,13 +140,30 @@ def _generate_batches(
     import torch
 
     ids = _prompt_ids(tokenizer, prompts)
+    answers: list[list[str]] = [[] for _ in ids]
+    limit = position_limit(model)
     order = list(range(len(ids)))
+    if limit is not None:
+        too_long = [index for index in order if len(ids[index]) >= limit]
+        if too_long:
+            stats.prompts_too_long += len(too_long)
+            logger.warning(
+                "%d of %d prompts have %d+ tokens, the model's position limit: no answer for "
+                "them (e.g. prompt %d, %d tokens)",
+                len(too_long),
+                len(ids),
+                limit,
+                too_long[0],
+                len(ids[too_long[0]]),
+            )
+            for index in too_long:
+                answers[index] = [""] * settings.num_return_sequences
+            order = [index for index in order if len(ids[index]) < limit]
     if settings.sort_by_length:
         order.sort(key=lambda index: len(ids[index]))
     stops = _stop_ids(tokenizer, model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     device = next(model.parameters()).device
-    answers: list[list[str]] = [[] for _ in ids]
     generation_kwargs: dict[str, Any] = {
         "max_new_tokens": settings.max_new_tokens,
         "do_sample": settings.do_sample,
@@ -159,10 +192,14 @@ def _generate_batches(
                     length = len(ids[index])
                     input_ids[row, width - length :] = torch.tensor(ids[index])
                     attention[row, width - length :] = 1
+                budget = settings.max_new_tokens
+                if limit is not None and width + budget > limit:
+                    budget = limit - width
+                    stats.capped_by_context += len(batch) * settings.num_return_sequences
                 output = model.generate(
                     input_ids=input_ids.to(device),
                     attention_mask=attention.to(device),
-                    **generation_kwargs,
+                    **{**generation_kwargs, "max_new_tokens": budget},
                 )
                 new = output[:, width:].tolist()
                 for row, tokens in enumerate(new):
