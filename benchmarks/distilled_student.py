@@ -5,10 +5,11 @@ Design (one process, the package functions of ``synthetic_labels``; DDI from ../
 
 1. The DDI training documents are split by document, seeded: a *teacher* share (gold visible) and
    a *pool* (gold hidden from the teacher and the synthetic student).
-2. **Teacher**: the bundled MiniLM decoder (``bundled:minilm-decoder``; any causal LM by
-   ``--teacher-model``) fine-tuned with ``train_sft`` on the teacher share's sentences, each
-   rendered with the annotation prompt and answered with its gold relations
-   (:mod:`bioie_kedro.annotation.teacher`) — the format the annotator is asked in.
+2. **Teacher**: a small Llama built from a config, with a byte-level BPE trained on the teacher's
+   examples (``scratch:llama``; any causal LM by ``--teacher-model``), fine-tuned with
+   ``train_sft`` on the teacher share's sentences, each rendered with the annotation prompt and
+   answered with its gold relations (:mod:`bioie_kedro.annotation.teacher`) — the format the
+   annotator is asked in.
 3. **Annotation**: the teacher answers every pool sentence's prompt through the annotation
    runner (``DecoderAnnotator``, answers cached on disk by prompt hash, so a rerun resumes); each
    answer is validated (entities listed, relation allowed for the types), rejections counted.
@@ -114,10 +115,12 @@ def train_teacher(
             **json.loads(args.teacher_settings),
         }
     )
-    base = build_base_model(
-        BaseModelSettings(model_name_or_path=args.teacher_model, seed=args.seed)
-    )
     examples = [SFTExample(messages=prompt.messages, answer=answer) for prompt, answer in pairs]
+    # a scratch:llama teacher trains its byte-level BPE on the teacher's own prompts and answers
+    texts = [m["content"] for e in examples for m in e.messages] + [e.answer for e in examples]
+    base = build_base_model(
+        BaseModelSettings(model_name_or_path=args.teacher_model, seed=args.seed), texts
+    )
     teacher = train_sft(
         base, examples, settings, output_dir=args.output / "teacher_checkpoints", resume=True
     )
@@ -236,7 +239,12 @@ def main() -> None:
     parser.add_argument("--teacher-share", type=float, default=0.5)
     parser.add_argument("--pool-dev-share", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--teacher-model", default="bundled:minilm-decoder")
+    parser.add_argument(
+        "--teacher-model",
+        default="scratch:llama",
+        help="scratch:llama (cased byte-level BPE: writes the ids E1, E2 … exactly) or any "
+        "causal LM; the uncased MiniLM decoder answers e1 and pads strings with spaces",
+    )
     parser.add_argument("--teacher-settings", default="{}", help="JSON overrides of SFTSettings")
     parser.add_argument(
         "--student-settings",
