@@ -86,6 +86,11 @@ def load_units(root: Path, split: str, spec: RelationSpec, limit: int | None) ->
     return out
 
 
+def pool_gold(docs: list[dict]) -> dict[str, dict]:
+    """Sentence key → gold pair labels of ``docs``."""
+    return {key: value for doc in docs for key, value in doc["labels"].items()}
+
+
 def rows_for(docs: list[dict], labels: dict[str, dict], spec: RelationSpec) -> list[dict]:
     rows = []
     for doc in docs:
@@ -99,7 +104,7 @@ def rows_for(docs: list[dict], labels: dict[str, dict], spec: RelationSpec) -> l
 def train_teacher(
     docs: list[dict], spec: RelationSpec, args: argparse.Namespace
 ) -> tuple[CausalLM, dict]:
-    labels = {key: value for doc in docs for key, value in doc["labels"].items()}
+    labels = pool_gold(docs)
     units = [unit for doc in docs for unit in doc["units"]]
     pairs, counts = teacher_examples(units, spec, labels)
     settings = SFTSettings.from_dict(
@@ -154,7 +159,7 @@ def annotate_pool(
         problems[validated.problem or "well_formed"] += 1
         rejected.update(validated.rejected)
         labels[unit.key] = {(head, tail): rel for rel, head, tail in validated.accepted}
-    gold = {key: value for doc in docs for key, value in doc["labels"].items()}
+    gold = pool_gold(docs)
     predicted_set = {(k, pair, rel) for k, pairs in labels.items() for pair, rel in pairs.items()}
     gold_set = {(k, pair, rel) for k, pairs in gold.items() for pair, rel in pairs.items()}
     tp = len(predicted_set & gold_set)
@@ -287,8 +292,8 @@ def main() -> None:
         else:
             teacher, teacher_report = train_teacher(teacher_docs, spec, args)
         synthetic, annotation_report = annotate_pool(teacher, pool, spec, args)
-    gold = {key: value for doc in pool for key, value in doc["labels"].items()}
-    test_labels = {key: value for doc in test_docs for key, value in doc["labels"].items()}
+    gold = pool_gold(pool)
+    test_labels = pool_gold(test_docs)
     test_rows = rows_for(test_docs, test_labels, spec)
     students = {
         name: train_student(
