@@ -117,7 +117,8 @@ def tiny_dataset():
     )
 
 
-def test_a_few_training_steps_save_reload_and_predict(tmp_path):
+@pytest.mark.parametrize("pooling", ["cls", "entity_start"])
+def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling):
     from kedro.io import Version
 
     from bioie_kedro.datasets import RelationClassifierDataset
@@ -134,6 +135,7 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path):
         num_train_epochs=1,
         max_length=32,
         logging_steps=1,
+        pooling=pooling,
     )
     student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
     log = student.training_log
@@ -163,7 +165,8 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path):
         "tokenizer.json",
         "bioie_relation_classifier.json",
     } <= {p.name for p in saved.iterdir()}
-    assert json.loads((saved / "bioie_relation_classifier.json").read_text())["labels"] == LABELS
+    meta = json.loads((saved / "bioie_relation_classifier.json").read_text())
+    assert meta["labels"] == LABELS and meta["settings"]["pooling"] == pooling
     reloaded = RelationClassifierDataset(
         path=str(tmp_path / "student"), version=Version(None, None)
     ).load()
@@ -194,3 +197,38 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path):
         Relation("R1", "causes", "T1", "T2", attributes={"score": "0.9000"})
     ]
     assert documents_with_predicted_relations([doc], rows, ["none", "none"])[0].relations == []
+
+
+def test_the_entity_start_head_reads_the_two_start_markers(tokenizer):
+    import torch
+    from transformers import AutoModel
+
+    from bioie_kedro.relation_extraction.classifier import (
+        encode_marked_texts,
+        entity_start_classifier,
+    )
+    from bioie_kedro.token_classification import BUNDLED_MINILM, resolve_model_name
+
+    torch.manual_seed(0)
+    encoder = AutoModel.from_pretrained(
+        resolve_model_name(BUNDLED_MINILM), num_labels=3, id2label=dict(enumerate(LABELS))
+    )
+    encoder.resize_token_embeddings(len(tokenizer))
+    e1, e2 = tokenizer.convert_tokens_to_ids(["[E1]", "[E2]"])
+    model = entity_start_classifier(encoder, [e1, e2]).eval()
+    texts = ["Heparin treats [E2]thrombosis[/E2] and [E1]aspirin[/E1] does not.", "no markers"]
+    ids, _ = encode_marked_texts(tokenizer, texts, max_length=32)
+    width = max(map(len, ids))
+    input_ids = torch.tensor([row + [0] * (width - len(row)) for row in ids])
+    mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in ids])
+    with torch.inference_mode():
+        logits = model(input_ids=input_ids, attention_mask=mask).logits
+        hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    head, tail = ids[0].index(e1), ids[0].index(e2)
+    assert tail < head  # the head marker is found wherever it stands
+    expected = model.classifier(torch.cat([hidden[0, head], hidden[0, tail]]))
+    assert torch.allclose(logits[0], expected, atol=1e-5)
+    # a row whose markers were cut reads its first token twice
+    fallback = model.classifier(torch.cat([hidden[1, 0], hidden[1, 0]]))
+    assert torch.allclose(logits[1], fallback, atol=1e-5)
+    assert logits.shape == (2, 3)

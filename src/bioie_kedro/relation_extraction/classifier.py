@@ -12,8 +12,13 @@ Training (:func:`train_relation_classifier`) follows seed 003 with its defects f
 * a text longer than ``max_length`` sub-tokens is cut to a window around its markers, never from
   the end (which may drop a marker); windows and any marker still cut off are counted.
 
-The trained :class:`RelationClassifier` is a directory (``save_pretrained``: safetensors, config
-with the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled.
+Two heads (``pooling``): ``cls``, the encoder's own sequence-classification head on the first
+token; ``entity_start``, a linear layer on the concatenated vectors of the ``[E1]`` and ``[E2]``
+markers (Baldini Soares et al. 2019, "entity markers – entity start"), the usual choice for
+relation classification with entity markers.
+
+The trained :class:`RelationClassifier` is a directory (safetensors weights, ``config.json`` with
+the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled.
 :func:`documents_with_predicted_relations` turns predicted labels back into schema relations.
 
 torch, transformers and datasets are imported inside the functions that need them.
@@ -21,6 +26,7 @@ torch, transformers and datasets are imported inside the functions that need the
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -52,6 +58,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METADATA_FILE = "bioie_relation_classifier.json"
+
+#: what the classification head reads: the first token's vector, or the two start markers'
+POOLINGS = ("cls", "entity_start")
+WEIGHTS_FILE = "model.safetensors"
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,6 +182,94 @@ def encode_marked_texts(
 
 
 # --------------------------------------------------------------------------------------------
+# The entity-start head
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _entity_start_class():
+    import torch
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    class EntityStartClassifier(torch.nn.Module):
+        """An encoder and a linear layer over the concatenated ``[E1]`` and ``[E2]`` vectors.
+
+        A marker missing from a row (cut off by the window; counted at encoding) reads the
+        first token instead. ``config`` is the encoder's, with the label map and
+        ``bioie_pooling`` / ``bioie_marker_ids`` added, so the directory describes itself.
+        """
+
+        def __init__(self, encoder, marker_ids: Sequence[int]):
+            super().__init__()
+            self.encoder = encoder
+            self.config = encoder.config
+            self.config.bioie_pooling = "entity_start"
+            self.config.bioie_marker_ids = [int(i) for i in marker_ids]
+            dropout = getattr(self.config, "classifier_dropout", None)
+            if dropout is None:
+                dropout = getattr(self.config, "hidden_dropout_prob", 0.1)
+            self.dropout = torch.nn.Dropout(dropout)
+            self.classifier = torch.nn.Linear(2 * self.config.hidden_size, self.config.num_labels)
+            std = getattr(self.config, "initializer_range", 0.02)
+            torch.nn.init.normal_(self.classifier.weight, std=std)
+            torch.nn.init.zeros_(self.classifier.bias)
+
+        def get_input_embeddings(self):
+            return self.encoder.get_input_embeddings()
+
+        def forward(self, input_ids, attention_mask=None, labels=None, **_):
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            rows = torch.arange(input_ids.size(0), device=input_ids.device)
+            head, tail = self.config.bioie_marker_ids
+            # first occurrence of each marker; argmax of an all-False row is 0, the first token
+            first_head = (input_ids == head).int().argmax(-1)
+            first_tail = (input_ids == tail).int().argmax(-1)
+            pooled = torch.cat([hidden[rows, first_head], hidden[rows, first_tail]], dim=-1)
+            logits = self.classifier(self.dropout(pooled))
+            loss = None
+            if labels is not None:
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+            return SequenceClassifierOutput(loss=loss, logits=logits)
+
+        def save_pretrained(self, directory: str | Path, **_) -> None:
+            from safetensors.torch import save_file
+
+            directory = Path(directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            self.config.save_pretrained(directory)
+            state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+            save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+
+        @classmethod
+        def from_pretrained(cls, directory: str | Path, *, trust_remote_code: bool = False):
+            from safetensors.torch import load_file
+            from transformers import AutoConfig, AutoModel
+
+            directory = Path(directory)
+            config = AutoConfig.from_pretrained(directory, trust_remote_code=trust_remote_code)
+            marker_ids = getattr(config, "bioie_marker_ids", None)
+            if getattr(config, "bioie_pooling", None) != "entity_start" or not marker_ids:
+                raise ValueError(
+                    f"{directory / 'config.json'}: not an entity_start relation classifier "
+                    "(no bioie_pooling / bioie_marker_ids)"
+                )
+            encoder = AutoModel.from_config(config, trust_remote_code=trust_remote_code)
+            model = cls(encoder, marker_ids)
+            model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)), strict=True)
+            return model
+
+    return EntityStartClassifier
+
+
+def entity_start_classifier(encoder, marker_ids: Sequence[int]):
+    """``encoder`` (an ``AutoModel``, its config holding the label map) with the entity-start
+    head; a ``torch.nn.Module`` the ``Trainer`` trains and checkpoints as a state dict."""
+    return _entity_start_class()(encoder, marker_ids)
+
+
+# --------------------------------------------------------------------------------------------
 # The trained artifact
 # --------------------------------------------------------------------------------------------
 
@@ -194,7 +292,7 @@ class RelationClassifier:
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(directory, safe_serialization=True)
+        self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
         (directory / METADATA_FILE).write_text(
             json.dumps(
@@ -212,9 +310,17 @@ class RelationClassifier:
     def load(cls, directory: str | Path, *, device: str | None = None) -> RelationClassifier:
         from transformers import AutoModelForSequenceClassification
 
+        meta_path = Path(directory) / METADATA_FILE
+        pooling = (
+            json.loads(meta_path.read_text()).get("settings", {}).get("pooling", "cls")
+            if meta_path.is_file()
+            else "cls"
+        )
         model, tokenizer, meta = load_encoder_directory(
             directory,
-            AutoModelForSequenceClassification,
+            _entity_start_class()
+            if pooling == "entity_start"
+            else AutoModelForSequenceClassification,
             metadata_file=METADATA_FILE,
             what="relation classifier",
             device=device,
@@ -257,6 +363,8 @@ class RelationTrainingSettings:
     class_weighting: str = "balanced"
     #: "group_by_length" batches texts of similar length (little padding), or "random"
     train_sampling_strategy: str = "group_by_length"
+    #: "cls" (the encoder's sequence-classification head) or "entity_start" (see the module doc)
+    pooling: str = "cls"
     bf16: bool = False
     trust_remote_code: bool = False
 
@@ -342,6 +450,8 @@ def train_relation_classifier(
         raise ValueError(
             f"class_weighting must be 'balanced' or 'none', got {settings.class_weighting!r}"
         )
+    if settings.pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {settings.pooling!r}")
     for split in (train_split, eval_split):
         if split not in dataset or len(dataset[split]) == 0:
             raise ValueError(f"the relation dataset has no examples in split {split!r}")
@@ -370,14 +480,25 @@ def train_relation_classifier(
         eval_stats.as_dict(),
     )
 
-    model = AutoModelForSequenceClassification.from_pretrained(
-        name,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        trust_remote_code=settings.trust_remote_code,
-    )
-    model.resize_token_embeddings(len(tokenizer))
+    label_map = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {label: i for i, label in enumerate(labels)},
+    }
+    if settings.pooling == "entity_start":
+        from transformers import AutoModel
+
+        encoder = AutoModel.from_pretrained(
+            name, trust_remote_code=settings.trust_remote_code, **label_map
+        )
+        encoder.resize_token_embeddings(len(tokenizer))
+        marker_ids = tokenizer.convert_tokens_to_ids([MARKERS[0], MARKERS[2]])
+        model = entity_start_classifier(encoder, marker_ids)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            name, trust_remote_code=settings.trust_remote_code, **label_map
+        )
+        model.resize_token_embeddings(len(tokenizer))
     weights = (
         class_weights(train_labels, len(labels))
         if settings.class_weighting == "balanced"

@@ -138,6 +138,11 @@ class StudentParams(BaseModel):
     train_sampling_strategy: Literal["group_by_length", "random"] = Field(
         "group_by_length", description="group_by_length: batches of similar length, little padding."
     )
+    pooling: Literal["cls", "entity_start"] = Field(
+        "cls",
+        description="cls: the encoder's sequence-classification head; entity_start: a linear "
+        "layer on the [E1] and [E2] marker vectors.",
+    )
     bf16: bool = False
     trust_remote_code: bool = False
 
