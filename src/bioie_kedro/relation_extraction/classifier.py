@@ -363,8 +363,9 @@ class RelationTrainingSettings:
     class_weighting: str = "balanced"
     #: "group_by_length" batches texts of similar length (little padding), or "random"
     train_sampling_strategy: str = "group_by_length"
-    #: "cls" (the encoder's sequence-classification head) or "entity_start" (see the module doc)
-    pooling: str = "cls"
+    #: "entity_start" (the [E1] and [E2] vectors; see the module doc) or "cls" (the encoder's
+    #: sequence-classification head)
+    pooling: str = "entity_start"
     bf16: bool = False
     trust_remote_code: bool = False
 

@@ -139,9 +139,9 @@ class StudentParams(BaseModel):
         "group_by_length", description="group_by_length: batches of similar length, little padding."
     )
     pooling: Literal["cls", "entity_start"] = Field(
-        "cls",
-        description="cls: the encoder's sequence-classification head; entity_start: a linear "
-        "layer on the [E1] and [E2] marker vectors.",
+        "entity_start",
+        description="entity_start: a linear layer on the [E1] and [E2] marker vectors; cls: the "
+        "encoder's sequence-classification head.",
     )
     bf16: bool = False
     trust_remote_code: bool = False
