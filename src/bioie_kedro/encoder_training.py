@@ -134,6 +134,9 @@ def load_encoder_directory(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Model, tokenizer and metadata of a directory written by a classifier's ``save``.
 
+    ``model_class`` has ``from_pretrained``, or is a function of the metadata that returns such
+    a class (when the metadata says which model the directory holds).
+
     Raises:
         FileNotFoundError: ``directory`` has no ``metadata_file`` (it is not a ``what``).
     """
@@ -144,6 +147,8 @@ def load_encoder_directory(
     if not marker.is_file():
         raise FileNotFoundError(f"{directory} is not a bioie-kedro {what} (no {metadata_file})")
     meta = json.loads(marker.read_text())
+    if not hasattr(model_class, "from_pretrained"):
+        model_class = model_class(meta)
     model = model_class.from_pretrained(directory)
     if device:
         model.to(device)

@@ -310,17 +310,17 @@ class RelationClassifier:
     def load(cls, directory: str | Path, *, device: str | None = None) -> RelationClassifier:
         from transformers import AutoModelForSequenceClassification
 
-        meta_path = Path(directory) / METADATA_FILE
-        pooling = (
-            json.loads(meta_path.read_text()).get("settings", {}).get("pooling", "cls")
-            if meta_path.is_file()
-            else "cls"
-        )
+        def head_class(meta: dict[str, Any]):
+            pooling = meta.get("settings", {}).get("pooling", "cls")
+            return (
+                _entity_start_class()
+                if pooling == "entity_start"
+                else AutoModelForSequenceClassification
+            )
+
         model, tokenizer, meta = load_encoder_directory(
             directory,
-            _entity_start_class()
-            if pooling == "entity_start"
-            else AutoModelForSequenceClassification,
+            head_class,
             metadata_file=METADATA_FILE,
             what="relation classifier",
             device=device,
