@@ -113,6 +113,7 @@ def test_kedro_run_test_env_default_pipeline_on_demo_corpus(tmp_path):
     run_report = json.loads((reporting / "encoder_ner" / "run_report.json").read_text())
     assert run_report["training"]["global_steps"] == 2
     assert run_report["prediction"]["demo/test"]["sentences"] > 0
+    assert run_report["prediction"]["demo/test"]["abbreviation_mentions_added"] >= 0
 
 
 @pytest.mark.real_data

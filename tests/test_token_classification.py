@@ -307,6 +307,92 @@ def test_propagate_mentions_tags_other_occurrences_in_the_document():
     assert propagate_mentions(Document("2", "x", "t", "nothing")).entities == []
 
 
+def _predicted(text: str, *mentions: str, entity_type: str = "Disease") -> Document:
+    entities = []
+    for i, mention in enumerate(mentions):
+        start = text.index(mention)
+        entities.append(Entity(f"P{i}", entity_type, mention, [(start, start + len(mention))]))
+    return Document("1", "x", "test", text, entities=entities)
+
+
+@pytest.mark.parametrize(
+    ("short", "before", "long_form"),
+    [
+        ("CD", "syndromes  Cowden disease", "Cowden disease"),
+        ("SCA1", "type I spinocerebellar ataxias 1 and 2", "spinocerebellar ataxias 1 and 2"),
+        ("T-PLL", "sporadic T-cell prolymphocytic leukaemia", "T-cell prolymphocytic leukaemia"),
+        (
+            "HNPCC",
+            "hereditary nonpolyposis colorectal cancer",
+            "hereditary nonpolyposis colorectal cancer",
+        ),
+        ("XYZ", "patients with breast cancer", None),
+        # the first letter must start a word: "BC" is not "abc"
+        ("BC", "abc", None),
+    ],
+)
+def test_schwartz_hearst_long_form(short, before, long_form):
+    from bioie_kedro.token_classification import schwartz_hearst_long_form
+
+    start = schwartz_hearst_long_form(short, before)
+    assert (None if start is None else before[start:]) == long_form
+
+
+def test_resolve_abbreviations_tags_every_occurrence_of_a_defined_short_form():
+    from bioie_kedro.token_classification import resolve_abbreviations
+
+    text = (
+        "Two syndromes: Cowden disease (CD; MIM 158350) and BZS. Of 37 CD families, "
+        "30 had CD mutations; CDs and cd are other words."
+    )
+    out = resolve_abbreviations(_predicted(text, "Cowden disease"))
+    assert [(e.text, e.start, e.type) for e in out.entities] == [
+        ("Cowden disease", 15, "Disease"),
+        ("CD", 31, "Disease"),
+        ("CD", text.index("CD families"), "Disease"),
+        ("CD", text.index("CD mutations"), "Disease"),
+    ]
+    assert all(text[e.start : e.end] == e.text for e in out.entities)
+    assert len({e.id for e in out.entities}) == 4
+
+
+def test_resolve_abbreviations_leaves_what_the_mention_lacks_and_unpredicted_long_forms():
+    from bioie_kedro.token_classification import resolve_abbreviations
+
+    lacks = "A deficiency of aspartoacylase (ASPA). ASPA activity was low."
+    enzyme = "Mutations of galactosylceramidase (GALC) cause it; GALC is low."
+    unpredicted = "Adenomatous polyposis coli (APC) gene. APC is mutated in cancer."
+    for doc in (
+        _predicted(lacks, "deficiency of aspartoacylase"),
+        _predicted(enzyme, "galactosylceramidase"),
+        _predicted(unpredicted, "cancer"),
+    ):
+        assert resolve_abbreviations(doc) == doc
+
+
+def test_resolve_abbreviations_keeps_predictions_and_skips_ambiguous_short_forms():
+    from bioie_kedro.token_classification import resolve_abbreviations
+
+    # an occurrence overlapping a prediction is not added; the prediction is kept as it is
+    text = "Wilms tumour (WT) recurs. Sporadic WT and WT1 differ. WT again."
+    doc = _predicted(text, "Wilms tumour", "Sporadic WT")
+    out = resolve_abbreviations(doc)
+    assert [e.text for e in out.entities] == ["Wilms tumour", "WT", "Sporadic WT", "WT"]
+    # defined for two types in one document: left alone
+    text = "Cocaine hydrochloride (CH) and chronic hepatitis (CH). CH was seen."
+    doc = Document(
+        "2",
+        "x",
+        "test",
+        text,
+        entities=[
+            Entity("P1", "Chemical", "Cocaine hydrochloride", [(0, 21)]),
+            Entity("P2", "Disease", "chronic hepatitis", [(31, 48)]),
+        ],
+    )
+    assert resolve_abbreviations(doc) == doc
+
+
 @pytest.mark.parametrize("keep", ["last", "best"])
 def test_keep_last_or_best_epoch(tmp_path, keep):
     import torch

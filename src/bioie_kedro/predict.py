@@ -48,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="write here instead of standard output")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--quantize", action="store_true", help="dynamic int8 quantisation (CPU)")
+    parser.add_argument(
+        "--no-abbreviations",
+        dest="abbreviations",
+        action="store_false",
+        help="do not tag the abbreviations defined after predicted mentions ('Cowden disease (CD)')",
+    )
     args = parser.parse_args(argv)
 
     from bioie_kedro.corpora import CorpusFormatError
@@ -67,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     segmented = [segment_document(doc) for doc in docs]
     predicted, _ = predict_documents(
-        classifier, segmented, batch_size=args.batch_size, quantize=args.quantize
+        classifier,
+        segmented,
+        batch_size=args.batch_size,
+        quantize=args.quantize,
+        abbreviations=args.abbreviations,
     )
     if args.output_format == "pubtator":
         out = format_pubtator(predicted)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +38,7 @@ from bioie_kedro.encoder_training import (
     sequential_eval_trainer_class,
     train_resumable,
 )
-from bioie_kedro.schema import Document
+from bioie_kedro.schema import Document, Entity
 from bioie_kedro.views import TaggedSentence, entities_from_iob2, to_iob2
 
 if TYPE_CHECKING:
@@ -607,6 +608,9 @@ class PredictionStats:
     windows: int = 0
     sentences_windowed: int = 0
     seconds: float = 0.0
+    #: mentions added by :func:`resolve_abbreviations` and by :func:`propagate_mentions`
+    abbreviation_mentions: int = 0
+    propagated_mentions: int = 0
 
     @property
     def sentences_per_second(self) -> float:
@@ -675,7 +679,6 @@ def propagate_mentions(doc: Document, *, min_length: int = 2) -> Document:
     prediction. Abbreviations defined once ("adenomatous polyposis coli (APC)") are then found
     wherever they recur."""
     from bioie_kedro.mentions import find_mentions
-    from bioie_kedro.schema import Entity
 
     mentions = []
     seen: set[str] = set()
@@ -708,16 +711,133 @@ def propagate_mentions(doc: Document, *, min_length: int = 2) -> Document:
     return replace(doc, entities=entities)
 
 
+#: ``(SF`` followed by ``)``, ``;`` or ``,``: a candidate abbreviation definition.
+_ABBREVIATION_DEFINITION = re.compile(r"\(\s*([A-Za-z0-9][^\s(),;]{1,9})\s*[),;]")
+
+
+def _abbreviation_definitions(text: str) -> list[tuple[int, str]]:
+    """``(paren_start, short_form)`` for every ``(SF)``, ``(SF;`` or ``(SF,`` in ``text`` whose
+    short form looks like an abbreviation: 2-10 characters, starts with a letter or digit, has an
+    upper-case letter, and is not a single word in capitals followed by lower case letters only."""
+    found = []
+    for match in _ABBREVIATION_DEFINITION.finditer(text):
+        short = match.group(1)
+        if any(c.isupper() for c in short) and not (short[0].isupper() and short[1:].islower()):
+            found.append((match.start(), short))
+    return found
+
+
+def schwartz_hearst_long_form(short: str, before: str) -> int | None:
+    """Start offset in ``before`` of the shortest long form of ``short`` ending at the end of
+    ``before`` (Schwartz & Hearst 2003): every letter and digit of the short form, right to left,
+    is found in order in the long form, the first one at the start of a word; the long form has
+    at most ``min(len(short) + 5, 2 * len(short))`` words. None when there is no such form."""
+    words = list(re.finditer(r"\S+", before))
+    if not words:
+        return None
+    limit = min(len(short) + 5, 2 * len(short))
+    window_start = words[max(0, len(words) - limit)].start()
+    text = before[window_start:]
+    s_index, l_index = len(short) - 1, len(text) - 1
+    while s_index >= 0:
+        c = short[s_index].lower()
+        if not c.isalnum():
+            s_index -= 1
+            continue
+        while l_index >= 0 and (
+            text[l_index].lower() != c
+            or (s_index == 0 and l_index > 0 and text[l_index - 1].isalnum())
+        ):
+            l_index -= 1
+        if l_index < 0:
+            return None
+        l_index -= 1
+        s_index -= 1
+    return window_start + text.rfind(" ", 0, l_index + 1) + 1
+
+
+#: Words that, standing in a mention before the long form of an abbreviation, show that the
+#: abbreviation names what the mention lacks or affects ("deficiency of aspartoacylase (ASPA)"),
+#: not the mention itself.
+_NOT_THE_MENTION = frozenset(
+    {"of", "in", "for", "to", "with", "deficiency", "deficient", "lack", "activity", "loss"}
+)
+
+
+def _abbreviates_mention(short: str, text: str, mention: Entity) -> bool:
+    """Whether ``short``, defined right after the predicted ``mention``, abbreviates it: its
+    Schwartz-Hearst long form lies in the mention, no word of the mention before the long form is
+    one of :data:`_NOT_THE_MENTION`, and the long form does not end with an enzyme name (a word in
+    ``-ase`` other than ``disease``)."""
+    before = text[: mention.end]
+    start = schwartz_hearst_long_form(short, before)
+    if start is None or start < mention.start - 1:
+        return False
+    prefix = {w.lower() for w in re.findall(r"[A-Za-z]+", text[mention.start : start])}
+    if prefix & _NOT_THE_MENTION:
+        return False
+    last = re.findall(r"[A-Za-z]+", text[start : mention.end])
+    return not (last and last[-1].lower().endswith("ase") and last[-1].lower() != "disease")
+
+
+def resolve_abbreviations(doc: Document) -> Document:
+    """Abbreviation consistency within a predicted document (as Ab3P or scispaCy's
+    abbreviation detector feed biomedical taggers).
+
+    A definition ``long form (SF)`` (also ``(SF;`` and ``(SF,``) whose long form is a predicted
+    mention of type T — the mention ends right before the parenthesis and passes
+    :func:`_abbreviates_mention` — makes every whole-word, same-case occurrence of SF in the
+    document a mention of type T, unless it overlaps a prediction: "Cowden disease (CD; MIM
+    158350)" then finds every later "CD". A short form defined for two different types in one
+    document is left alone. Predictions are never removed.
+    """
+    definitions = _abbreviation_definitions(doc.text)
+    if not definitions:
+        return doc
+    ends = {}
+    for entity in doc.entities:
+        if not entity.is_discontinuous:
+            ends.setdefault(entity.end, entity)
+    types: dict[str, str | None] = {}
+    for paren, short in definitions:
+        entity = ends.get(len(doc.text[:paren].rstrip()))
+        if entity is not None and _abbreviates_mention(short, doc.text, entity):
+            types[short] = entity.type if types.get(short, entity.type) == entity.type else None
+    taken = [(e.start, e.end) for e in doc.entities]
+    added = []
+    for short, entity_type in types.items():
+        if entity_type is None:
+            continue
+        pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(short)}(?![A-Za-z0-9])")
+        for match in pattern.finditer(doc.text):
+            if any(match.start() < end and start < match.end() for start, end in taken):
+                continue
+            taken.append((match.start(), match.end()))
+            added.append((entity_type, match.start(), match.end()))
+    if not added:
+        return doc
+    n = len(doc.entities)
+    entities = list(doc.entities) + [
+        Entity(f"A{n + i + 1}", t, doc.text[start:end], [(start, end)])
+        for i, (t, start, end) in enumerate(added)
+    ]
+    entities.sort(key=lambda e: (e.start, e.end))
+    return replace(doc, entities=entities)
+
+
 def predict_documents(
     classifier: TokenClassifier,
     docs: Sequence[Document],
     *,
     batch_size: int = 64,
     quantize: bool = False,
+    abbreviations: bool = False,
     propagate: bool = False,
 ) -> tuple[list[Document], PredictionStats]:
-    """Predicted documents (entities with character spans) for segmented ``docs``;
-    ``propagate`` applies :func:`propagate_mentions` to each document."""
+    """Predicted documents (entities with character spans) for segmented ``docs``.
+
+    ``abbreviations`` applies :func:`resolve_abbreviations` to each document, then ``propagate``
+    :func:`propagate_mentions`; the mentions each adds are counted in the returned stats."""
     settings = classifier.settings
     examples, _ = build_examples(
         docs,
@@ -726,6 +846,16 @@ def predict_documents(
     )
     tags, stats = predict_word_tags(classifier, examples, batch_size=batch_size, quantize=quantize)
     predicted = documents_with_predictions(docs, examples, tags)
+
+    def count() -> int:
+        return sum(len(doc.entities) for doc in predicted)
+
+    if abbreviations:
+        before = count()
+        predicted = [resolve_abbreviations(doc) for doc in predicted]
+        stats.abbreviation_mentions = count() - before
     if propagate:
+        before = count()
         predicted = [propagate_mentions(doc) for doc in predicted]
+        stats.propagated_mentions = count() - before
     return predicted, stats

@@ -62,6 +62,7 @@ def predict_entities(
             load_partition(documents, key),
             batch_size=settings.prediction.batch_size,
             quantize=settings.prediction.quantize,
+            abbreviations=settings.prediction.resolve_abbreviations,
             propagate=settings.prediction.propagate_mentions,
         )
         predictions[key] = docs
@@ -71,6 +72,8 @@ def predict_entities(
             "sentences_windowed": stats.sentences_windowed,
             "seconds": round(stats.seconds, 3),
             "sentences_per_second": round(stats.sentences_per_second, 1),
+            "abbreviation_mentions_added": stats.abbreviation_mentions,
+            "propagated_mentions_added": stats.propagated_mentions,
         }
         logger.info(
             "Predicted %s: %d sentences, %.0f sentences/s",

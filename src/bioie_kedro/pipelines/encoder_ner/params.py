@@ -57,6 +57,11 @@ class PredictionParams(BaseModel):
 
     batch_size: int = 64
     quantize: bool = Field(False, description="Dynamic int8 quantisation of linear layers (CPU).")
+    resolve_abbreviations: bool = Field(
+        True,
+        description="Tag every occurrence of an abbreviation defined after a predicted mention "
+        "('Cowden disease (CD)') with that mention's type.",
+    )
     propagate_mentions: bool = Field(
         False, description="Tag every other occurrence of a predicted mention in the same document."
     )
