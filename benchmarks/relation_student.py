@@ -6,7 +6,7 @@ Uses the package functions of the ``synthetic_labels`` pipeline (sentence units,
 of ../shared/data, read with the project's readers:
 
     python benchmarks/relation_student.py --corpus ddi --output /tmp/ddi_student \
-        [--settings '{"num_train_epochs": 5, "learning_rate": 5e-5}']
+        [--settings '{"num_train_epochs": 5, "learning_rate": 5e-5}'] [--entity-text type]
 
 * DDI: every pair of drug mentions of a sentence, in text order (exactly the corpus's 27,792
   training pairs); labels mechanism, effect, advise, int (the one untyped positive pair counts as
@@ -75,7 +75,12 @@ CORPORA = {
 
 
 def examples(
-    corpus: str, split: str, root: Path, spec: RelationSpec, limit: int | None = None
+    corpus: str,
+    split: str,
+    root: Path,
+    spec: RelationSpec,
+    limit: int | None = None,
+    entity_text: str = "keep",
 ) -> tuple[list[dict], Counter]:
     config = CORPORA[corpus]
     docs = config["reader"](root / config["splits"][split], source=corpus, split=split).documents
@@ -85,7 +90,7 @@ def examples(
         units, unit_counts = sentence_units(segment_document(doc), entity_types=spec.entity_types)
         labels, gold_counts = gold_pair_labels(doc, units)
         doc_rows, example_counts = relation_examples(
-            units, labels, spec, pair_order=config["pair_order"]
+            units, labels, spec, pair_order=config["pair_order"], entity_text=entity_text
         )
         rows += doc_rows
         counts.update(unit_counts + gold_counts + example_counts)
@@ -135,6 +140,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the DDI dev split")
     parser.add_argument(
+        "--entity-text",
+        choices=("keep", "type"),
+        default="keep",
+        help="type: blind the pair's mentions to @TYPE$ (as BLURB prepares ChemProt and DDI)",
+    )
+    parser.add_argument(
         "--limit-documents",
         type=int,
         default=None,
@@ -144,10 +155,16 @@ def main() -> None:
 
     spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
     limit = args.limit_documents
-    train_rows, train_counts = examples(args.corpus, "train", args.corpora, spec, limit)
-    test_rows, test_counts = examples(args.corpus, "test", args.corpora, spec, limit)
+    train_rows, train_counts = examples(
+        args.corpus, "train", args.corpora, spec, limit, args.entity_text
+    )
+    test_rows, test_counts = examples(
+        args.corpus, "test", args.corpora, spec, limit, args.entity_text
+    )
     if "dev" in CORPORA[args.corpus]["splits"]:
-        dev_rows, dev_counts = examples(args.corpus, "dev", args.corpora, spec, limit)
+        dev_rows, dev_counts = examples(
+            args.corpus, "dev", args.corpora, spec, limit, args.entity_text
+        )
     else:
         held_out = split_by_document(
             (r["document_key"] for r in train_rows),
@@ -183,6 +200,7 @@ def main() -> None:
     result = {
         "corpus": args.corpus,
         "limit_documents": limit,
+        "entity_text": args.entity_text,
         "settings": student.settings,
         "labels": labels,
         "data": {

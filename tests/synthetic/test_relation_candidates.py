@@ -72,6 +72,20 @@ def test_partially_overlapping_entities_cannot_be_marked():
         insert_markers("short", (0, 3), (4, 9))
 
 
+def test_blind_pair_replaces_disjoint_mentions_by_their_types():
+    from bioie_kedro.relation_extraction.candidates import blind_pair
+
+    text, head, tail = blind_pair(
+        "x tamoxifen binds ER here", (2, 11), (18, 20), "CHEMICAL", "GENE"
+    )
+    assert text == "x @CHEMICAL$ binds @GENE$ here"
+    assert (text[slice(*head)], text[slice(*tail)]) == ("@CHEMICAL$", "@GENE$")
+    text, head, tail = blind_pair("ER binds tamoxifen", (9, 18), (0, 2), "CHEMICAL", "GENE")
+    assert (text, head, tail) == ("@GENE$ binds @CHEMICAL$", (13, 23), (0, 6))
+    with pytest.raises(ValueError, match="overlap"):
+        blind_pair("NF-kB inhibitor", (0, 15), (6, 15), "A", "B")
+
+
 def test_repeated_names_are_marked_only_where_the_entity_is():
     text = "cisplatin, unlike oxaliplatin, caused nephrotoxicity; cisplatin dose was lowered."
     doc = segment_document(

@@ -56,6 +56,35 @@ def test_every_candidate_pair_becomes_an_example_labelled_or_none():
     assert counts["candidate_pairs"] == 3
 
 
+def test_blinded_examples_read_the_types_of_the_pair_and_keep_everything_else():
+    doc = toy_doc("d1")
+    units, _ = sentence_units(doc)
+    rows, counts = relation_examples(units, {}, SPEC, entity_text="type")
+    assert [r["text"] for r in rows] == [
+        "[E1]@CHEMICAL$[/E1] caused [E2]@DISEASE$[/E2].",
+        "[E1]@CHEMICAL$[/E1] treats [E2]@DISEASE$[/E2] and aspirin.",
+        # the tail before the head; the other chemical keeps its name
+        "Heparin treats [E2]@DISEASE$[/E2] and [E1]@CHEMICAL$[/E1].",
+    ]
+    assert counts["pairs_blinded"] == 3 and counts["nested_pairs_not_blinded"] == 0
+    kept, kept_counts = relation_examples(units, {}, SPEC)
+    assert [r["id"] for r in kept] == [r["id"] for r in rows]
+    assert "pairs_blinded" not in kept_counts
+
+
+def test_nested_pairs_are_not_blinded_and_are_counted():
+    text = "NF-kB inhibitor binds."
+    entities = [
+        Entity("C1", "Chemical", "NF-kB inhibitor", [(0, 15)]),
+        Entity("D1", "Disease", "inhibitor", [(6, 15)]),
+    ]
+    doc = segment_document(Document("n", "toy", "train", text, entities=entities))
+    units, _ = sentence_units(doc)
+    rows, counts = relation_examples(units, {}, SPEC, entity_text="type")
+    assert [r["text"] for r in rows] == ["[E1]NF-kB [E2]inhibitor[/E2][/E1] binds."]
+    assert counts["nested_pairs_not_blinded"] == 1 and counts["pairs_blinded"] == 0
+
+
 def test_a_label_not_allowed_for_the_pair_types_becomes_none():
     spec = RelationSpec.from_mapping(
         {"Chemical|Disease": ["treats"], "Gene|Disease": ["biomarker_for"]}

@@ -267,8 +267,41 @@ def insert_markers(text: str, head: Span, tail: Span, markers: Iterable[str] = M
     return "".join(pieces)
 
 
-def mark_pair(unit: SentenceUnit, pair: CandidatePair) -> str:
-    """The sentence text with the pair's markers."""
-    return insert_markers(
-        unit.text, unit.relative(pair.head.extent), unit.relative(pair.tail.extent)
-    )
+EntityText = Literal["keep", "type"]
+
+
+def type_placeholder(entity_type: str) -> str:
+    """What a blinded mention reads: ``@CHEMICAL$`` for type ``CHEMICAL`` (BLURB's convention)."""
+    return f"@{entity_type.upper()}$"
+
+
+def blind_pair(text: str, head: Span, tail: Span, head_type: str, tail_type: str):
+    """``text`` with the two disjoint spans replaced by :func:`type_placeholder` of their types,
+    and the spans of the placeholders; nested or overlapping spans raise ``ValueError``."""
+    if head[0] < tail[1] and tail[0] < head[1]:
+        raise ValueError(f"spans {head} and {tail} overlap; only disjoint mentions are blinded")
+    first, second = sorted([(head, head_type, "head"), (tail, tail_type, "tail")])
+    pieces, spans, previous, shift = [], {}, 0, 0
+    for (start, end), entity_type, role in (first, second):
+        placeholder = type_placeholder(entity_type)
+        pieces += [text[previous:start], placeholder]
+        spans[role] = (start + shift, start + shift + len(placeholder))
+        shift += len(placeholder) - (end - start)
+        previous = end
+    pieces.append(text[previous:])
+    return "".join(pieces), spans["head"], spans["tail"]
+
+
+def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityText = "keep") -> str:
+    """The sentence text with the pair's markers.
+
+    ``entity_text="type"`` blinds the pair: each mention's text inside its markers becomes its
+    type (``[E1] @CHEMICAL$ [/E1]``), so the classifier reads the context, not the names (BLURB
+    prepares ChemProt and DDI this way). Nested pairs keep their text (the inner mention is part
+    of the outer one's).
+    """
+    head, tail = unit.relative(pair.head.extent), unit.relative(pair.tail.extent)
+    text = unit.text
+    if entity_text == "type" and not (head[0] < tail[1] and tail[0] < head[1]):
+        text, head, tail = blind_pair(text, head, tail, pair.head.type, pair.tail.type)
+    return insert_markers(text, head, tail)

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bioie_kedro.relation_extraction.candidates import (
+    EntityText,
     PairOrder,
     SentenceUnit,
     candidate_pairs,
@@ -63,6 +64,7 @@ def relation_examples(
     spec: RelationSpec,
     *,
     pair_order: PairOrder = "all",
+    entity_text: EntityText = "keep",
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
     """One example row per candidate pair of every unit.
 
@@ -72,12 +74,15 @@ def relation_examples(
         labels: per sentence key, the relation of each labelled ordered pair.
         spec: decides the candidate pairs (type pairs) and checks every label against the types.
         pair_order: see :func:`~bioie_kedro.relation_extraction.candidates.candidate_pairs`.
+        entity_text: ``"keep"`` the mentions' text, or ``"type"``: blind the pair (see
+            :func:`~bioie_kedro.relation_extraction.candidates.mark_pair`).
 
     Returns:
         The rows (:data:`COLUMNS`) and counts: ``sentences``, ``sentences_without_candidates``,
         ``candidate_pairs``, ``overlapping_pairs_skipped`` (partially overlapping entities),
         ``labels_not_on_a_candidate`` (a labelled pair that is not a candidate: other types,
-        partial overlap, an entity outside the sentence) and ``labels_not_allowed_for_types``.
+        partial overlap, an entity outside the sentence) and ``labels_not_allowed_for_types``;
+        with ``entity_text="type"`` also ``pairs_blinded`` and ``nested_pairs_not_blinded``.
     """
     rows: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
@@ -96,6 +101,10 @@ def relation_examples(
                 counts["labels_not_allowed_for_types"] += 1
                 label = NEGATIVE_RELATION
             counts["candidate_pairs"] += 1
+            if entity_text == "type":
+                head, tail = pair.head.extent, pair.tail.extent
+                nested = head[0] < tail[1] and tail[0] < head[1]
+                counts["nested_pairs_not_blinded" if nested else "pairs_blinded"] += 1
             rows.append(
                 {
                     "id": f"{unit.key}/{pair.head.id}>{pair.tail.id}",
@@ -105,7 +114,7 @@ def relation_examples(
                     "tail_id": pair.tail.id,
                     "head_type": pair.head.type,
                     "tail_type": pair.tail.type,
-                    "text": mark_pair(unit, pair),
+                    "text": mark_pair(unit, pair, entity_text=entity_text),
                     "label": label,
                 }
             )

@@ -248,7 +248,9 @@ def build_relation_dataset(
         key: {(t["head"], t["tail"]): t["relation"] for t in row["relations"]}
         for key, row in usable.items()
     }
-    rows, counts = relation_examples(units, labels, spec, pair_order=options.pair_order)
+    rows, counts = relation_examples(
+        units, labels, spec, pair_order=options.pair_order, entity_text=options.entity_text
+    )
     label_counts = Counter(row["label"] for row in rows)
     rows, dropped = filter_rare_labels(rows, options.min_sample_count)
     if not rows:

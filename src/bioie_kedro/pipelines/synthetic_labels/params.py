@@ -103,6 +103,11 @@ class DatasetParams(BaseModel):
     pair_order: Literal["all", "text"] = Field(
         "all", description="all: every ordered pair the spec lists; text: head before tail only."
     )
+    entity_text: Literal["keep", "type"] = Field(
+        "keep",
+        description="keep: the pair's mentions as written; type: blinded to their types "
+        "([E1] @CHEMICAL$ [/E1]), nested pairs excepted.",
+    )
     keep_sentences_with_rejected_triples: bool = Field(
         True,
         description="false: a sentence with any rejected triple gives no examples at all.",
