@@ -196,9 +196,14 @@ class CandidatePair:
         return (self.head.id, self.tail.id)
 
 
+def spans_overlap(a: Span, b: Span) -> bool:
+    """They share at least one character (nested, equal or crossing)."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def spans_cross(a: Span, b: Span) -> bool:
     """Partial overlap: they share characters and each has characters outside the other."""
-    overlap = a[0] < b[1] and b[0] < a[1]
+    overlap = spans_overlap(a, b)
     nested = (a[0] <= b[0] and b[1] <= a[1]) or (b[0] <= a[0] and a[1] <= b[1])
     return overlap and not nested
 
@@ -278,7 +283,7 @@ def type_placeholder(entity_type: str) -> str:
 def blind_pair(text: str, head: Span, tail: Span, head_type: str, tail_type: str):
     """``text`` with the two disjoint spans replaced by :func:`type_placeholder` of their types,
     and the spans of the placeholders; nested or overlapping spans raise ``ValueError``."""
-    if head[0] < tail[1] and tail[0] < head[1]:
+    if spans_overlap(head, tail):
         raise ValueError(f"spans {head} and {tail} overlap; only disjoint mentions are blinded")
     first, second = sorted([(head, head_type, "head"), (tail, tail_type, "tail")])
     pieces, spans, previous, shift = [], {}, 0, 0
@@ -302,6 +307,6 @@ def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityTex
     """
     head, tail = unit.relative(pair.head.extent), unit.relative(pair.tail.extent)
     text = unit.text
-    if entity_text == "type" and not (head[0] < tail[1] and tail[0] < head[1]):
+    if entity_text == "type" and not spans_overlap(head, tail):
         text, head, tail = blind_pair(text, head, tail, pair.head.type, pair.tail.type)
     return insert_markers(text, head, tail)

@@ -32,6 +32,7 @@ from bioie_kedro.relation_extraction.candidates import (
     SentenceUnit,
     candidate_pairs,
     mark_pair,
+    spans_overlap,
 )
 from bioie_kedro.relation_extraction.specs import RelationSpec
 from bioie_kedro.schema import NEGATIVE_RELATION, Document
@@ -102,8 +103,7 @@ def relation_examples(
                 label = NEGATIVE_RELATION
             counts["candidate_pairs"] += 1
             if entity_text == "type":
-                head, tail = pair.head.extent, pair.tail.extent
-                nested = head[0] < tail[1] and tail[0] < head[1]
+                nested = spans_overlap(pair.head.extent, pair.tail.extent)
                 counts["nested_pairs_not_blinded" if nested else "pairs_blinded"] += 1
             rows.append(
                 {
