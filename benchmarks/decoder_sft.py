@@ -6,6 +6,8 @@ answers mapped to spans) on the PubTator files of ../shared/data, then the proje
     python benchmarks/decoder_sft.py --corpus ncbi_disease --output /tmp/dec \
         [--params '{"base_model": {"model_name_or_path": "bundled:minilm-decoder"}}'] \
         [--rait nearest]   # RA-IT: k=2 nearest training sentences (bundled MiniLM embeddings)
+        [--neighbours FILE]  # with --rait: read the neighbours from FILE when it exists,
+                             # else compute them and write them there (reuse across seeds)
 
 ``--evaluate-only`` skips training and scores the base model as it is, e.g. a trainer checkpoint
 of an earlier run named in ``--params '{"base_model": {"model_name_or_path": "<dir>"}}'``.
@@ -141,6 +143,12 @@ def main() -> None:
         "--rait", default=None, help="RA-IT neighbour strategy (e.g. nearest); none by default"
     )
     parser.add_argument(
+        "--neighbours",
+        type=Path,
+        default=None,
+        help="with --rait: RA-IT neighbours JSON to reuse (written when it does not exist)",
+    )
+    parser.add_argument(
         "--evaluate-only",
         action="store_true",
         help="no training: generate with the base model (e.g. a checkpoint directory) and score",
@@ -167,11 +175,18 @@ def main() -> None:
                 }
             },
         )
-        started = time.perf_counter()
-        neighbours = rait_neighbours(
-            documents, args.corpus, args.rait, 2, params["instructions"]["seed"]
-        )
-        print(f"retrieval: {time.perf_counter() - started:.1f} s")
+        if args.neighbours is not None and args.neighbours.exists():
+            neighbours = json.loads(args.neighbours.read_text())
+            print(f"retrieval: neighbours read from {args.neighbours}")
+        else:
+            started = time.perf_counter()
+            neighbours = rait_neighbours(
+                documents, args.corpus, args.rait, 2, params["instructions"]["seed"]
+            )
+            print(f"retrieval: {time.perf_counter() - started:.1f} s")
+            if args.neighbours is not None:
+                args.neighbours.parent.mkdir(parents=True, exist_ok=True)
+                args.neighbours.write_text(json.dumps(neighbours))
     train, evaluation, instruction_report = build_instructions(documents, neighbours, params)
     base = prepare_base_decoder(train, params)
     model = base if args.evaluate_only else fine_tune_decoder(base, train, params)

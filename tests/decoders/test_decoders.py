@@ -287,6 +287,26 @@ def test_a_head_transform_is_refused_before_training() -> None:
         check_linear_lm_head(BertLMHeadModel(config), what="a BERT decoder")
 
 
+def test_the_head_check_accepts_a_model_left_in_bf16_autocast(minilm: CausalLM) -> None:
+    """After bf16 training on a GPU, accelerate leaves ``forward`` wrapped in autocast: the model's
+    logits are then bf16 products while the check's fused head runs in fp32. A linear head must
+    still pass (it did not: the DFPO preference stage refused every model trained on CUDA)."""
+    import copy
+    from types import MethodType
+
+    from accelerate.utils import convert_outputs_to_fp32
+
+    model = copy.deepcopy(minilm.model)
+    forward = torch.autocast("cpu", dtype=torch.bfloat16)(model.forward.__func__)
+    model.forward = MethodType(convert_outputs_to_fp32(forward), model)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        autocast_logits = model(input_ids=ids).logits
+        plain_logits = minilm.model(input_ids=ids).logits
+    assert not torch.allclose(autocast_logits, plain_logits, atol=1e-3), "autocast had no effect"
+    check_linear_lm_head(model)
+
+
 def test_minilm_decoder_learns_an_answer_and_reloads(minilm: CausalLM, tmp_path: Path) -> None:
     # Regression: TRL trains the output embeddings on the backbone's hidden states; with BERT's
     # random head transform left in place, generation repeated unrelated tokens.

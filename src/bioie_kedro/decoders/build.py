@@ -210,8 +210,11 @@ def check_linear_lm_head(model: Any, *, what: str = "the model") -> None:
             fused = head(hidden.to(head.weight.dtype)).float()
     finally:
         inner.train(training)
+    # The tolerance is loose on purpose: after bf16 training on a GPU, accelerate leaves the model's
+    # forward wrapped in autocast, so ``logits`` are bf16 products and ``fused`` fp32 ones (relative
+    # differences of about 1e-2). An untrained head transform is off by the logits' own scale.
     scale = logits.abs().max().clamp(min=1.0)
-    if not torch.allclose(logits, fused, atol=1e-3 * float(scale), rtol=1e-3):
+    if not torch.allclose(logits, fused, atol=5e-2 * float(scale), rtol=5e-2):
         raise ValueError(
             f"{what} ({type(inner).__name__}) computes its logits with more than its output "
             "embeddings (an LM-head transform); TRL's trainers would train the output embeddings "

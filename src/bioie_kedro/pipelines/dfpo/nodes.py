@@ -95,6 +95,21 @@ def mine_preference_pairs(
     return pairs, report
 
 
+def _checkpointing_off(config_class: type) -> dict[str, bool]:
+    """TRL turns activation checkpointing on by default (slow on CPU): turn it off under the
+    field's name in the installed transformers (``activation_checkpointing`` from 5.2x,
+    ``gradient_checkpointing`` before)."""
+    import dataclasses
+
+    names = {field.name for field in dataclasses.fields(config_class)}
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {name: False}
+
+
 def optimise_preferences(
     stage1_model: CausalLM,
     preference_pairs: list[dict[str, Any]],
@@ -140,8 +155,8 @@ def optimise_preferences(
         report_to="none",
         use_cpu=not cuda,
         bf16=cuda and torch.cuda.is_bf16_supported(),
-        activation_checkpointing=False,
         disable_tqdm=not interactive(),
+        **_checkpointing_off(DPOPConfig),
     )
     peft_config = None
     model = stage1_model.model
