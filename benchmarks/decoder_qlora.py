@@ -122,9 +122,7 @@ def main() -> None:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
         settings = settings_for(adaptation, args.steps, args.batch_size)
-        tuned = train_sft(
-            model, _examples(train), settings, output_dir=args.output / adaptation
-        )
+        tuned = train_sft(model, _examples(train), settings, output_dir=args.output / adaptation)
         log = tuned.training_log["sft"]
         runs.append(
             {
