@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -234,6 +235,14 @@ def test_pipeline_slice_on_the_demo_corpus_counts_what_the_annotator_said(tmp_pa
     assert all("[E1]" in text and "[E2]" in text for text in dataset["test"]["text"])
     dataset_report = catalog.load("synthetic_dataset_report")
     assert dataset_report["label_counts_before_filter"]["causes"] == expected["accepted:causes"]
+
+    # the pair's mentions are blinded by default (entity_text: type), as BLURB prepares its data
+    assert "entity_text" not in params["dataset"]  # conf/test leaves it to the default
+    texts = [t for split in ("train", "validation", "test") for t in dataset[split]["text"]]
+    blinded = [t for t in texts if re.search(r"\[E1\]@[A-Z_]+\$\[/E1\]", t)]
+    assert blinded and all(re.search(r"\[E2\]@[A-Z_]+\$\[/E2\]", t) for t in blinded)
+    counted = dataset_report["pairs_blinded"] + dataset_report.get("nested_pairs_not_blinded", 0)
+    assert dataset_report["pairs_blinded"] >= len(blinded) > 0 and counted >= len(texts)
 
 
 def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path):

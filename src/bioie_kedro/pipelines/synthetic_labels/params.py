@@ -104,9 +104,9 @@ class DatasetParams(BaseModel):
         "all", description="all: every ordered pair the spec lists; text: head before tail only."
     )
     entity_text: Literal["keep", "type"] = Field(
-        "keep",
-        description="keep: the pair's mentions as written; type: blinded to their types "
-        "([E1] @CHEMICAL$ [/E1]), nested pairs excepted.",
+        "type",
+        description="type: the pair's mentions blinded to their types ([E1]@CHEMICAL$[/E1]), "
+        "nested pairs excepted, as BLURB prepares ChemProt and DDI; keep: as written.",
     )
     keep_sentences_with_rejected_triples: bool = Field(
         True,
