@@ -13,7 +13,8 @@ answers mapped to spans) on the PubTator files of ../shared/data, then the proje
 of an earlier run named in ``--params '{"base_model": {"model_name_or_path": "<dir>"}}'``.
 
 ``--params`` is merged (recursively) into the defaults below. Prints one JSON object with the
-training log, generation throughput, parse statistics and test scores; writes it to
+training log, generation throughput, parse statistics and test scores (span level; string level
+exact, and normalised as RA-IT scores: lower-case, no punctuation or articles); writes it to
 ``<output>/result.json``.
 """
 
@@ -195,9 +196,11 @@ def main() -> None:
     key = f"{args.corpus}/test"
     gold = documents[key]
     spans = score_entities(gold, predictions[key], type_map=type_map, bootstrap=1000, seed=0)
-    strings = score_strings(
-        records_from_documents(gold, predictions[key], type_map=type_map), bootstrap=1000, seed=0
-    )
+    records = records_from_documents(gold, predictions[key], type_map=type_map)
+    strings = score_strings(records, bootstrap=1000, seed=0)
+    # RA-IT / UniversalNER's convention (lower-case, no punctuation or articles): a cased and an
+    # uncased decoder compared on what they extract, not on how they spell it
+    normalized = score_strings(records, bootstrap=1000, seed=0, normalize=True)
     result = {
         "corpus": args.corpus,
         "params": params,
@@ -221,6 +224,7 @@ def main() -> None:
             scheme: spans.as_dict()["micro"][scheme] for scheme in ("strict", "partial")
         },
         "test_strings": strings.as_dict()["pooled"],
+        "test_strings_normalized": normalized.as_dict()["pooled"],
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
     }
     result["training"].pop("history", None)
