@@ -197,6 +197,20 @@ def test_balance_caps_each_kind():
     }
 
 
+def test_balance_floor_stops_a_rare_kind_from_shrinking_the_others():
+    # missed has 4 pairs, every other kind 1: with the floor at 2 the cap is 2 × 2 = 4
+    pairs, report = mine_pairs(CANDIDATES, seed=0, balance_factor=2.0, balance_floor=2)
+    assert report["balance"]["cap_per_kind"] == 4 and report["balance"]["balance_floor"] == 2
+    assert report["primary_kinds"]["kept"]["missed"] == 4
+    assert len(pairs) == 8
+    # a floor at or below the rarest count changes nothing
+    assert mine_pairs(CANDIDATES, seed=0, balance_factor=2.0, balance_floor=1) == mine_pairs(
+        CANDIDATES, seed=0, balance_factor=2.0
+    )
+    with pytest.raises(ValueError, match="balance_floor"):
+        mine_pairs(CANDIDATES, seed=0, balance_floor=0)
+
+
 def test_max_pairs_takes_kinds_in_turn():
     pairs, report = mine_pairs(CANDIDATES, seed=0, balance=False, max_pairs=5)
     assert len(pairs) == 5

@@ -216,6 +216,7 @@ def mine_pairs(
     balance: bool = True,
     balance_factor: float = 3.0,
     max_per_kind: int | None = None,
+    balance_floor: int = 1,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Preference pairs from the model's wrong answers, and a report of every count.
 
@@ -229,8 +230,10 @@ def mine_pairs(
     pairs when that is given, otherwise ``ceil(balance_factor × the smallest non-empty kind's
     count)`` — so no kind outnumbers the rarest by more than ``balance_factor`` (3 by default:
     the rare kinds keep all their pairs and a dominant kind, typically ``missed``, cannot crowd
-    them out). A very rare kind shrinks every other kind; the report shows the cap, and
-    ``max_per_kind`` sets it directly. ``max_pairs`` then takes pairs from the kinds in turn
+    them out). A very rare kind shrinks every other kind: ``balance_floor`` stops that (the cap is
+    then ``ceil(balance_factor × max(smallest count, balance_floor))``, so a kind of 1 pair no
+    longer cuts every other kind to 3); the report shows the cap, and ``max_per_kind`` sets it
+    directly. ``max_pairs`` then takes pairs from the kinds in turn
     (round robin), so the result stays balanced. Which pairs of a kind are kept is a seeded
     random choice (per kind, so one kind's count does not change another's choice); the pairs
     come out in input order. Deterministic for fixed inputs and ``seed``.
@@ -241,6 +244,8 @@ def mine_pairs(
         raise ValueError(f"max_per_kind must be >= 1 or None, got {max_per_kind}")
     if max_pairs is not None and max_pairs < 0:
         raise ValueError(f"max_pairs must be >= 0 or None, got {max_pairs}")
+    if balance_floor < 1:
+        raise ValueError(f"balance_floor must be >= 1, got {balance_floor}")
 
     n_candidates = n_answers = n_correct = n_unparsable = n_equal_chosen = n_duplicates = 0
     mined: list[dict[str, Any]] = []
@@ -285,7 +290,7 @@ def mine_pairs(
             cap = max_per_kind
         else:
             sizes = [len(indices) for indices in by_kind.values() if indices]
-            cap = math.ceil(balance_factor * min(sizes)) if sizes else None
+            cap = math.ceil(balance_factor * max(min(sizes), balance_floor)) if sizes else None
     groups = []
     for kind, indices in by_kind.items():
         shuffled = list(indices)
@@ -308,6 +313,7 @@ def mine_pairs(
             "enabled": balance,
             "balance_factor": balance_factor,
             "max_per_kind": max_per_kind,
+            "balance_floor": balance_floor,
             "cap_per_kind": cap,
         },
         "max_pairs": max_pairs,

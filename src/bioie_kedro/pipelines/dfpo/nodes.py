@@ -86,6 +86,7 @@ def mine_preference_pairs(
         balance=settings.balance,
         balance_factor=settings.balance_factor,
         max_per_kind=settings.max_per_kind,
+        balance_floor=settings.balance_floor,
     )
     report["generation"] = {
         "greedy": greedy_stats.as_dict(),

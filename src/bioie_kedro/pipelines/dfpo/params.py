@@ -28,6 +28,12 @@ class MiningParams(_Strict):
     balance: bool = True
     balance_factor: float = 3.0
     max_per_kind: int | None = None
+    balance_floor: int = Field(
+        1,
+        ge=1,
+        description="Kinds rarer than this do not shrink the others: the cap per kind is "
+        "balance_factor × max(rarest kind's count, balance_floor).",
+    )
     max_pairs: int | None = None
 
 
