@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from decoder_sft import CORPORA, defaults, merge
+from decoder_sft import CORPORA, defaults, load_documents, merge
 
-from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.decoders.build import CausalLM
 from bioie_kedro.decoders.sft import LoraSettings, SFTSettings, train_sft
 from bioie_kedro.pipelines.decoder_sft.nodes import (
@@ -35,7 +34,6 @@ from bioie_kedro.pipelines.decoder_sft.nodes import (
     build_instructions,
     prepare_base_decoder,
 )
-from bioie_kedro.segmentation import segment_document
 
 #: TinyLlama-1.1B's shape (1.1 B parameters with a 32,000 vocabulary)
 TINYLLAMA = {
@@ -89,15 +87,8 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     if "qlora" in args.adaptations and not cuda:
         raise SystemExit("QLoRA needs a CUDA GPU (bitsandbytes 4-bit)")
-    files, type_map = CORPORA["ncbi_disease"]
-    documents = {
-        "ncbi_disease/train": [
-            segment_document(d)
-            for d in read_pubtator(
-                args.corpora / files["train"], source="ncbi_disease", split="train"
-            ).documents
-        ]
-    }
+    _, type_map = CORPORA["ncbi_disease"]
+    documents = load_documents(args.corpora, "ncbi_disease", ("train",))
     params = merge(
         defaults("ncbi_disease", args.output, type_map),
         {

@@ -100,6 +100,20 @@ def defaults(corpus: str, output: Path, type_map: dict[str, str]) -> dict[str, A
     }
 
 
+def load_documents(
+    corpora: Path, corpus: str, splits: tuple[str, ...] = ("train", "dev", "test")
+) -> dict[str, list]:
+    """``{"<corpus>/<split>": segmented documents}`` read from the corpus's PubTator files."""
+    files, _ = CORPORA[corpus]
+    return {
+        f"{corpus}/{split}": [
+            segment_document(d)
+            for d in read_pubtator(corpora / files[split], source=corpus, split=split).documents
+        ]
+        for split in splits
+    }
+
+
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
@@ -156,14 +170,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    files, type_map = CORPORA[args.corpus]
-    documents = {
-        f"{args.corpus}/{split}": [
-            segment_document(d)
-            for d in read_pubtator(args.corpora / path, source=args.corpus, split=split).documents
-        ]
-        for split, path in files.items()
-    }
+    _, type_map = CORPORA[args.corpus]
+    documents = load_documents(args.corpora, args.corpus)
     params = merge(defaults(args.corpus, args.output, type_map), json.loads(args.params))
     neighbours: dict[str, Any] = {}
     if args.rait:

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from decoder_sft import CORPORA, defaults, merge
+from decoder_sft import CORPORA, defaults, load_documents, merge
 
-from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.metrics import score_entities
 from bioie_kedro.metrics.strings import records_from_documents, score_strings
 from bioie_kedro.pipelines.decoder_sft.nodes import (
@@ -34,19 +33,12 @@ from bioie_kedro.pipelines.decoder_sft.nodes import (
     prepare_base_decoder,
 )
 from bioie_kedro.pipelines.dfpo.nodes import mine_preference_pairs, optimise_preferences
-from bioie_kedro.segmentation import segment_document
 
 ARMS = ("sft", "sft_dpo", "sft_dpop", "dfpo")
 
 
 def load(corpora: Path, names: list[str]) -> dict[str, list]:
-    documents = {}
-    for name in names:
-        files, _ = CORPORA[name]
-        for split, path in files.items():
-            docs = read_pubtator(corpora / path, source=name, split=split).documents
-            documents[f"{name}/{split}"] = [segment_document(d) for d in docs]
-    return documents
+    return {key: docs for name in names for key, docs in load_documents(corpora, name).items()}
 
 
 def sft_params(

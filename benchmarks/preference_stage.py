@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from decoder_sft import CORPORA, defaults, merge
+from decoder_sft import CORPORA, defaults, load_documents, merge
 
-from bioie_kedro.corpora.pubtator import read_pubtator
 from bioie_kedro.decoders.build import METADATA_FILE, CausalLM
 from bioie_kedro.metrics import score_entities
 from bioie_kedro.metrics.strings import records_from_documents, score_strings
@@ -36,7 +35,6 @@ from bioie_kedro.pipelines.decoder_sft.nodes import (
     generate_answers,
 )
 from bioie_kedro.pipelines.dfpo.nodes import mine_preference_pairs, optimise_preferences
-from bioie_kedro.segmentation import segment_document
 
 MINING = {"samples": 2, "max_new_tokens": 64, "batch_size": 64, "seed": 42, "max_prompts": 1000}
 TRAINING = {
@@ -99,15 +97,8 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="also score the model as loaded")
     args = parser.parse_args()
 
-    files, type_map = CORPORA[args.corpus]
-    documents = {
-        f"{args.corpus}/{split}": [
-            segment_document(d)
-            for d in read_pubtator(args.corpora / path, source=args.corpus, split=split).documents
-        ]
-        for split, path in files.items()
-        if split != "dev"
-    }
+    _, type_map = CORPORA[args.corpus]
+    documents = load_documents(args.corpora, args.corpus, ("train", "test"))
     params = merge(defaults(args.corpus, args.output, type_map), json.loads(args.params))
     train, evaluation, _ = build_instructions(documents, {}, params)
     model = load_model(args.model)
