@@ -126,6 +126,7 @@ def main() -> None:
                 else None,
                 "first_logged_loss": log["history"][0].get("loss") if log["history"] else None,
                 "final_train_loss": log["final_train_loss"],
+                "mean_train_loss": log["mean_train_loss"],
                 "dropped_too_long": log["dropped_too_long"],
                 "settings": {
                     k: v

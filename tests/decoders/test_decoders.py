@@ -141,6 +141,10 @@ def test_scratch_model_is_seeded() -> None:
 def test_full_fine_tuning_learns_the_task(tuned: CausalLM) -> None:
     history = [h["loss"] for h in tuned.training_log["sft"]["history"] if "loss" in h]
     assert history[-1] < history[0] / 2
+    # final = the last logged loss; the trainer's training_loss is the mean over the run
+    log = tuned.training_log["sft"]
+    assert log["final_train_loss"] == round(history[-1], 4)
+    assert history[-1] < log["mean_train_loss"] < history[0]
     examples = _examples()
     prompts = [render_prompt(tuned.tokenizer, e.messages) for e in examples]
     answers = generate(tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=8))

@@ -319,7 +319,7 @@ def train_sft(
         )
         if seconds
         else None,
-        "final_train_loss": round(result.training_loss, 4),
+        **train_loss_summary(result.training_loss, trainer.state.log_history),
         "history": [
             {key: value for key, value in entry.items() if key in _LOGGED}
             for entry in trainer.state.log_history
@@ -330,10 +330,11 @@ def train_sft(
         "bf16": bf16,
     }
     logger.info(
-        "Fine-tuned %d examples, %d steps in %.0f s (final loss %.4f)",
+        "Fine-tuned %d examples, %d steps in %.0f s (loss: last logged %s, mean %.4f)",
         len(tokenized.rows),
         result.global_step,
         seconds,
+        log["final_train_loss"],
         result.training_loss,
     )
     return CausalLM(
@@ -347,3 +348,15 @@ def train_sft(
 
 
 _LOGGED = {"loss", "eval_loss", "learning_rate", "grad_norm", "epoch", "step"}
+
+
+def train_loss_summary(
+    mean_loss: float, log_history: Sequence[Mapping[str, Any]]
+) -> dict[str, float | None]:
+    """``final_train_loss``: the last logged training loss (``None`` when none was logged);
+    ``mean_train_loss``: the trainer's ``training_loss``, which is the mean over the whole run."""
+    logged = [float(entry["loss"]) for entry in log_history if "loss" in entry]
+    return {
+        "final_train_loss": round(logged[-1], 4) if logged else None,
+        "mean_train_loss": round(mean_loss, 4),
+    }

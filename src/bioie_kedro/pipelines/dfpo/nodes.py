@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bioie_kedro.decoders.build import CausalLM, check_linear_lm_head
+from bioie_kedro.decoders.sft import train_loss_summary
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
 from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.preference import MiningCandidate, mine_pairs
@@ -191,7 +192,7 @@ def optimise_preferences(
         "settings": train.model_dump(),
         "global_steps": result.global_step,
         "train_seconds": round(seconds, 1),
-        "final_train_loss": round(result.training_loss, 4),
+        **train_loss_summary(result.training_loss, history),
         "history": history,
     }
     logger.info(
