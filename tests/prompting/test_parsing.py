@@ -387,6 +387,17 @@ CASES = [
         {"mention_restored"},
         {"Chemical": ["cisplatin-induced nephrotoxicity", "Cisplatin induced"]},
     ),
+    # white space around a mention is dropped even where the padded mention occurs verbatim
+    # (an uncased WordPiece decoder writes `" aspirin "`)
+    (
+        "listing_ner",
+        '[" aspirin ", "Cisplatin "]',
+        True,
+        REPAIRED,
+        {"mention_restored"},
+        {"Chemical": ["aspirin", "Cisplatin"]},
+    ),
+    ("listing_ner", '[" aspirin "]', False, OK, set(), {"Chemical": [" aspirin "]}),
     # restoration matches whole words only ("platin" is inside "Cisplatin")
     ("listing_ner", '["PLATIN"]', True, REPAIRED, {"mention_not_in_text"}, {"Chemical": []}),
     ("listing_ner", '["ASPIRIN"]', False, OK, set(), {"Chemical": ["ASPIRIN"]}),
@@ -428,6 +439,14 @@ CASES = [
     (
         "listing_re",
         '[["ASPIRIN", "renal failure"]]',
+        True,
+        REPAIRED,
+        {"mention_restored"},
+        {"CID": [["aspirin", "renal failure"]]},
+    ),
+    (
+        "listing_re",
+        '[[" aspirin ", "renal failure"]]',
         True,
         REPAIRED,
         {"mention_restored"},

@@ -54,7 +54,7 @@ PROBLEMS: dict[str, str] = {
     "unknown_key": "a key that is not among the instance's keys (dropped)",
     "missing_key": "a key of the instance absent from a complete answer (filled with [])",
     "wrong_item_type": "an item of the wrong type (not a non-empty string / head-tail pair) or a value that is not a list (dropped)",
-    "mention_restored": "a mention found in the document text only ignoring case and the spacing around punctuation; the text's own form replaced it",
+    "mention_restored": "a mention found in the document text only without the white space around it, or ignoring case and the spacing around punctuation; the text's own form replaced it",
     "mention_not_in_text": "a mention that does not occur in the document text, not even ignoring case and spacing (dropped)",
 }
 

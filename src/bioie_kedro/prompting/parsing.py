@@ -18,10 +18,12 @@ Nothing is ever evaluated as code. A completion is read in four steps:
    must be a list, an item a non-empty string (NER) or a head/tail pair (RE), else
    ``wrong_item_type``. A complete object that lacks an instance key is ``missing_key``.
 4. **Check against the document** (when its text is given). A mention (or a pair's head or tail)
-   that does not occur in the text as written (case-sensitive) is looked up again ignoring case
-   and the spacing around punctuation, as a whole-word match: found, it takes the text's own
-   surface form (``mention_restored``; the form that occurs most often, the first on a tie), so
-   an uncased model's ``alzheimer ' s disease`` becomes the text's ``Alzheimer's disease``. A
+   that does not occur in the text as written (case-sensitive), or that has white space around
+   it, is looked up again ignoring case and the spacing around punctuation, as a whole-word
+   match: found, it takes the text's own surface form (``mention_restored``; the form that
+   occurs most often, the first on a tie; a mention whose stripped form occurs verbatim keeps
+   that form), so an uncased model's ``alzheimer ' s disease`` becomes the text's
+   ``Alzheimer's disease`` and its ``" colorectal cancer "`` becomes ``colorectal cancer``. A
    mention still not found is dropped (``mention_not_in_text``). An item given more often than
    allowed is capped (``repeated_output``): RE pairs and deduplicated NER answers allow one copy;
    multiset NER answers allow as many copies as the mention occurs in the text (without the
@@ -453,8 +455,11 @@ def _check_against_text(
         return occurrences[mention]
 
     def in_text(mention: str) -> str | None:
-        if count(mention) > 0:
-            return mention
+        # white space around a mention is never part of it: a WordPiece decoder writes
+        # `" colorectal cancer "`, which occurs verbatim in the text, spaces and all
+        stripped = mention.strip()
+        if count(stripped) > 0:
+            return stripped
         if mention not in restored:
             restored[mention] = surface_form(mention, document_text or "")
         return restored[mention]
