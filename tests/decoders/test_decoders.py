@@ -30,6 +30,7 @@ from bioie_kedro.decoders.generation import (  # noqa: E402
 from bioie_kedro.decoders.sft import (  # noqa: E402
     SFTExample,
     SFTSettings,
+    checkpointing_setting,
     tokenize_examples,
     train_sft,
 )
@@ -335,3 +336,32 @@ def test_minilm_decoder_learns_an_answer_and_reloads(minilm: CausalLM, tmp_path:
         generate(loaded.model, loaded.tokenizer, [prompt], GenerationSettings(max_new_tokens=6))
         == answer
     )
+
+
+def test_checkpointing_is_stated_under_the_installed_field_name() -> None:
+    import dataclasses
+    import warnings
+
+    from trl import SFTConfig
+
+    @dataclasses.dataclass
+    class OldConfig:  # transformers 5.1x: only the old name
+        gradient_checkpointing: bool = True
+
+    @dataclasses.dataclass
+    class NewConfig(OldConfig):  # transformers 5.2x: the new name, the old one a mirror
+        activation_checkpointing: bool | None = None
+
+    assert checkpointing_setting(OldConfig, False) == {"gradient_checkpointing": False}
+    assert checkpointing_setting(NewConfig, True) == {"activation_checkpointing": True}
+    # TRL's own default is on; the installed config takes the switch without a deprecation warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        config = SFTConfig(
+            output_dir="unused",
+            use_cpu=True,
+            bf16=False,
+            report_to="none",
+            **checkpointing_setting(SFTConfig, False),
+        )
+    assert config.gradient_checkpointing is False

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -198,8 +197,26 @@ def _sft_config(
         disable_tqdm=not interactive(),
         dataloader_num_workers=0,
         # TRL turns activation checkpointing on by default (slow on CPU): always say which
-        gradient_checkpointing=settings.gradient_checkpointing,
+        **checkpointing_setting(SFTConfig, settings.gradient_checkpointing),
     )
+
+
+def checkpointing_setting(config_class: type, enabled: bool) -> dict[str, bool]:
+    """``{field: enabled}`` for a trainer config's activation checkpointing switch.
+
+    transformers 5.2x calls it ``activation_checkpointing`` (``gradient_checkpointing`` stays a
+    deprecated mirror); 5.1x only knows ``gradient_checkpointing``. TRL's configs turn it on by
+    default, which is slow on a CPU, so every trainer here states it under the installed name.
+    """
+    import dataclasses
+
+    names = {field.name for field in dataclasses.fields(config_class)}
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+    return {name: enabled}
 
 
 def _latest_checkpoint(output_dir: Path) -> Path | None:
@@ -257,12 +274,7 @@ def train_sft(
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     output_dir.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # transformers 5 renamed gradient_checkpointing; TRL 1.x still uses the old name
-        warnings.filterwarnings(
-            "ignore", message=".*gradient_checkpointing.*", category=FutureWarning
-        )
-        config = _sft_config(settings, output_dir, bool(evaluation.rows), cuda, bf16)
+    config = _sft_config(settings, output_dir, bool(evaluation.rows), cuda, bf16)
     model = base.model
     if settings.adaptation == "full":
         model.requires_grad_(True)  # a model that went through peft may come back frozen

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bioie_kedro.decoders.build import CausalLM, check_linear_lm_head
-from bioie_kedro.decoders.sft import train_loss_summary
+from bioie_kedro.decoders.sft import checkpointing_setting, train_loss_summary
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
 from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.preference import MiningCandidate, mine_pairs
@@ -97,21 +97,6 @@ def mine_preference_pairs(
     return pairs, report
 
 
-def _checkpointing_off(config_class: type) -> dict[str, bool]:
-    """TRL turns activation checkpointing on by default (slow on CPU): turn it off under the
-    field's name in the installed transformers (``activation_checkpointing`` from 5.2x,
-    ``gradient_checkpointing`` before)."""
-    import dataclasses
-
-    names = {field.name for field in dataclasses.fields(config_class)}
-    name = (
-        "activation_checkpointing"
-        if "activation_checkpointing" in names
-        else "gradient_checkpointing"
-    )
-    return {name: False}
-
-
 def optimise_preferences(
     stage1_model: CausalLM,
     preference_pairs: list[dict[str, Any]],
@@ -158,7 +143,7 @@ def optimise_preferences(
         use_cpu=not cuda,
         bf16=cuda and torch.cuda.is_bf16_supported(),
         disable_tqdm=not interactive(),
-        **_checkpointing_off(DPOPConfig),
+        **checkpointing_setting(DPOPConfig, False),
     )
     peft_config = None
     model = stage1_model.model
