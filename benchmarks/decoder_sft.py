@@ -15,7 +15,9 @@ of an earlier run named in ``--params '{"base_model": {"model_name_or_path": "<d
 ``--params`` is merged (recursively) into the defaults below. Prints one JSON object with the
 training log, generation throughput, parse statistics and test scores (span level; string level
 exact, and normalised as RA-IT scores: lower-case, no punctuation or articles); writes it to
-``<output>/result.json``.
+``<output>/result.json``, and every test answer (prompt id, raw answer) to
+``<output>/answers.jsonl``. ``--save-model`` also saves the tuned model to ``<output>/model``
+(safetensors and tokenizer), to be re-scored later with ``--evaluate-only``.
 """
 
 from __future__ import annotations
@@ -164,6 +166,11 @@ def main() -> None:
         help="with --rait: RA-IT neighbours JSON to reuse (written when it does not exist)",
     )
     parser.add_argument(
+        "--save-model",
+        action="store_true",
+        help="save the tuned model (safetensors, tokenizer) to <output>/model",
+    )
+    parser.add_argument(
         "--evaluate-only",
         action="store_true",
         help="no training: generate with the base model (e.g. a checkpoint directory) and score",
@@ -199,6 +206,8 @@ def main() -> None:
     train, evaluation, instruction_report = build_instructions(documents, neighbours, params)
     base = prepare_base_decoder(train, params)
     model = base if args.evaluate_only else fine_tune_decoder(base, train, params)
+    if args.save_model and not args.evaluate_only:
+        model.save(args.output / "model")
     generations, generation_report = generate_answers(model, evaluation, params)
     predictions, prediction_report = extract_predictions(evaluation, generations, documents, params)
     key = f"{args.corpus}/test"
@@ -238,6 +247,9 @@ def main() -> None:
     result["training"].pop("history", None)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "result.json").write_text(json.dumps(result, indent=2, default=str))
+    with (args.output / "answers.jsonl").open("w", encoding="utf-8") as out:
+        for generation in generations:
+            out.write(json.dumps(generation, ensure_ascii=False) + "\n")
     print(
         json.dumps(
             {k: v for k, v in result.items() if k not in ("params", "instructions")},

@@ -30,6 +30,7 @@ from bioie_kedro.decoders.generation import (  # noqa: E402
 from bioie_kedro.decoders.sft import (  # noqa: E402
     SFTExample,
     SFTSettings,
+    answer_positions_only,
     checkpointing_setting,
     tokenize_examples,
     train_sft,
@@ -365,3 +366,66 @@ def test_checkpointing_is_stated_under_the_installed_field_name() -> None:
             **checkpointing_setting(SFTConfig, False),
         )
     assert config.gradient_checkpointing is False
+
+
+def _fused_step(model, ids, labels, monkeypatch) -> tuple[float, dict, list[int]]:
+    """Loss, gradients and the rows the fused head projected, for one fused forward/backward."""
+    from trl.trainer import utils as trl_utils
+
+    rows: list[int] = []
+    function = trl_utils._ChunkedLogProbFunction
+
+    class Counting:
+        @staticmethod
+        def apply(hidden, *args):
+            rows.append(hidden.shape[0])
+            return function.apply(hidden, *args)
+
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Counting)
+    model.zero_grad()
+    loss = model(input_ids=ids, labels=labels, fused_lm_head=True).loss
+    loss.backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    monkeypatch.undo()
+    return loss.item(), grads, rows
+
+
+def test_the_fused_head_scores_only_answer_positions_with_the_same_gradients(
+    base: CausalLM, monkeypatch
+) -> None:
+    import copy
+
+    from trl.trainer import utils as trl_utils
+
+    model = copy.deepcopy(base.model).float().train()
+    trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    torch.manual_seed(0)
+    ids = torch.randint(5, 700, (3, 24))
+    labels = ids.clone()
+    labels[:, :18] = -100  # the prompt: no loss
+    labels[1, 18:21] = -100  # a shorter answer
+    labelled = int((labels[:, 1:] != -100).sum())
+
+    every_loss, every_grads, every_rows = _fused_step(model, ids, labels, monkeypatch)
+    with answer_positions_only() as active:
+        assert active is True
+        compact_loss, compact_grads, compact_rows = _fused_step(model, ids, labels, monkeypatch)
+
+    assert every_rows == [3 * 23]  # TRL as installed, on a CPU: every shifted position
+    assert compact_rows == [labelled] and labelled == 15
+    assert compact_loss == pytest.approx(every_loss, rel=1e-6)
+    assert every_grads.keys() == compact_grads.keys() and every_grads
+    for name, grad in every_grads.items():
+        torch.testing.assert_close(compact_grads[name], grad, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_the_answer_position_switch_is_restored_on_error() -> None:
+    from trl.trainer import utils as trl_utils
+
+    cpu = torch.device("cpu")
+    before = trl_utils._use_triton
+    assert before(cpu) is False  # TRL's own choice for a CPU
+    with pytest.raises(RuntimeError, match="stop"), answer_positions_only():
+        assert trl_utils._use_triton(cpu) is True
+        raise RuntimeError("stop")
+    assert trl_utils._use_triton is before

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -219,6 +220,46 @@ def checkpointing_setting(config_class: type, enabled: bool) -> dict[str, bool]:
     return {name: enabled}
 
 
+@contextmanager
+def answer_positions_only() -> Iterator[bool]:
+    """Within the block, TRL's fused LM head scores only the positions that have a label, on a CPU too.
+
+    TRL 1.x trains every causal LM through a fused head (``add_fused_lm_head``): the output
+    embeddings are applied to the backbone's hidden states in tiles, so the ``(batch, length,
+    vocabulary)`` logits never exist at once. Only on Triton devices (CUDA, XPU) does it keep just
+    the positions whose label is not ``-100``; elsewhere it scores every position, because on
+    compiled backends such as Neuron a varying token count would recompile the tiles. A CPU runs
+    eagerly and compiles nothing, and with the loss on answers only most positions are prompt: on
+    NCBI-disease sentence instructions one token in ten is an answer token, so the head did ten times
+    the work it needs, forward and again in the backward recomputation (the MiniLM decoder's
+    30,526-word head is then about half of a training step). The loss, the gradients and the logged
+    entropy and accuracy are the same either way (both paths compute the same sums; only the order
+    of floating-point additions may differ).
+
+    Yields whether the switch took effect: ``False`` when the installed TRL has no such decision to
+    make (a TRL without the fused head, or one that moved it), and then nothing is changed.
+    """
+    try:
+        from trl.trainer import utils as trl_utils
+    except ImportError:  # pragma: no cover - TRL is a dependency of the project
+        yield False
+        return
+    decide = getattr(trl_utils, "_use_triton", None)
+    if decide is None or not hasattr(trl_utils, "add_fused_lm_head"):
+        logger.debug("TRL %s has no fused-head position switch; scoring as TRL does", trl_utils)
+        yield False
+        return
+
+    def compact(device: Any) -> bool:
+        return getattr(device, "type", None) == "cpu" or decide(device)
+
+    trl_utils._use_triton = compact
+    try:
+        yield True
+    finally:
+        trl_utils._use_triton = decide
+
+
 def _latest_checkpoint(output_dir: Path) -> Path | None:
     checkpoints = sorted(
         (p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
@@ -298,7 +339,8 @@ def train_sft(
     if checkpoint is not None:
         logger.info("Resuming fine-tuning from %s", checkpoint)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    with answer_positions_only():
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     seconds = time.perf_counter() - started
     tuned = trainer.model
     adapter = False
