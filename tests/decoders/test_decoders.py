@@ -23,9 +23,11 @@ from bioie_kedro.decoders.build import (  # noqa: E402
 from bioie_kedro.decoders.chat import encode_completion, encode_prompt, render_prompt  # noqa: E402
 from bioie_kedro.decoders.generation import (  # noqa: E402
     GenerationSettings,
+    MentionCopier,
     generate,
     generate_one_by_one,
     generate_samples,
+    json_strings,
 )
 from bioie_kedro.decoders.sft import (  # noqa: E402
     SFTExample,
@@ -429,3 +431,74 @@ def test_the_answer_position_switch_is_restored_on_error() -> None:
         assert trl_utils._use_triton(cpu) is True
         raise RuntimeError("stop")
     assert trl_utils._use_triton is before
+
+
+def test_json_strings_of_finished_and_unfinished_answers() -> None:
+    assert json_strings('[ " a \\" b ", "c') == [(2, ' a " b ', True), (14, "c", False)]
+    assert json_strings("[]") == []
+
+
+def test_copying_steers_a_string_back_into_the_source(base: CausalLM) -> None:
+    tokenizer = base.tokenizer
+    source = "Induced hepatitis in mice"
+    stops = [tokenizer.eos_token_id]
+    opened = tokenizer('["', add_special_tokens=False)["input_ids"]
+    vocab = len(tokenizer)
+    special = set(tokenizer.all_special_ids)
+    keys = {
+        token: tokenizer.decode(opened + [token], skip_special_tokens=True)
+        .split('"', 1)[1]
+        .replace(" ", "")
+        .lower()
+        for token in range(vocab)
+        if token not in special
+    }
+    target = "inducedhepatitisinmice"
+    wrong = next(
+        t for t, key in keys.items() if len(key) > 2 and '"' not in key and key not in target
+    )
+    right = next(t for t, key in keys.items() if len(key) > 2 and key in target)
+    prompt = [5, 6, 7]
+    scores = torch.zeros((2, vocab))
+    scores[:, wrong], scores[:, right] = 10.0, 5.0
+    ids = torch.tensor([prompt + opened, prompt + opened])
+    copier = MentionCopier(tokenizer, [source, "nothing alike"], width=3, stops=stops, top_k=vocab)
+    out = copier(ids, scores.clone())
+    assert int(out[0].argmax()) == right  # the likelier token would leave the source
+    assert copier.steered >= 1
+    # outside a string (after the closing quote) nothing is constrained
+    closed = tokenizer('["mice"', add_special_tokens=False)["input_ids"]
+    free = MentionCopier(tokenizer, [source], width=3, stops=stops, top_k=vocab)
+    untouched = free(torch.tensor([prompt + closed]), scores[:1].clone())
+    assert torch.equal(untouched, scores[:1])
+
+
+def test_copied_answers_keep_every_string_in_the_source(tuned: CausalLM) -> None:
+    examples = _examples()
+    prompts = [render_prompt(tuned.tokenizer, e.messages) for e in examples]
+    # sources without the word the model learned to answer: it must copy something else or nothing
+    sources = [e.messages[0]["content"].replace("induced", "caused") for e in examples]
+    settings = GenerationSettings(
+        max_new_tokens=12, copy_mentions=True, copy_top_k=len(tuned.tokenizer)
+    )
+    answers, stats = generate_samples(
+        tuned.model, tuned.tokenizer, prompts, settings, sources=sources
+    )
+    plain = generate(tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=12))
+
+    def copied(answer: str, source: str) -> bool:
+        key = source.replace(" ", "").lower()
+        return all(
+            content.replace(" ", "").lower() in key and (content.strip() or not closed)
+            for _, content, closed in json_strings(answer)
+        )
+
+    # unconstrained, the tiny model writes strings that are empty or not in these sources
+    assert not all(copied(a, s) for a, s in zip(plain, sources, strict=True))
+    assert stats.extra["copy_unconstrained_steps"] == 0
+    assert all(copied(a, s) for (a,), s in zip(answers, sources, strict=True)), answers
+    assert any(json_strings(a) for (a,) in answers)  # strings were written, and copied
+    with pytest.raises(ValueError, match="one source text per prompt"):
+        generate_samples(tuned.model, tuned.tokenizer, prompts, settings)
+    with pytest.raises(ValueError, match="greedy"):
+        GenerationSettings(copy_mentions=True, do_sample=True)

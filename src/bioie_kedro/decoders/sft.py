@@ -7,6 +7,10 @@ to the trainer pre-tokenized with a completion mask, so the loss covers the answ
 the trained prompt is the served prompt, id for id. Examples longer than ``max_length`` are dropped
 and counted (as DFPO drops sequences of 3000+ tokens), never cut silently.
 
+TRL's fused LM head projects only the answer positions, on a CPU as on a GPU
+(:func:`answer_positions_only`; TRL keeps every position off Triton devices): with the loss on
+answers only, most positions of an instruction are prompt.
+
 Adaptation: full fine-tuning (small models), LoRA through peft, or QLoRA (the base reloaded in
 4-bit NF4 with bitsandbytes). QLoRA needs CUDA and is refused without it: bitsandbytes itself
 does not fail on CPU. Precision follows the hardware: bf16 on a GPU that supports it, fp32 on CPU.

@@ -251,6 +251,7 @@ def render(
                 "labels": settings.label_map([key]),
                 "dedupe": settings.dedupe,
                 "example_ids": example_ids,
+                "text": doc.text,  # what answers copy from (generation's copy_mentions)
             },
         )
         for index, key in enumerate(asked)

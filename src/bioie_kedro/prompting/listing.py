@@ -137,6 +137,7 @@ def render(
                 "labels": settings.label_map([key]),
                 "dedupe": settings.dedupe if task == "ner" else True,
                 "example_ids": example_ids,
+                "text": doc.text,  # what answers copy from (generation's copy_mentions)
             },
         )
         for key in schema

@@ -250,12 +250,23 @@ def generate_answers(
 
     settings = DecoderSftParams.parse(params)
     prompts = [render_prompt(decoder_model.tokenizer, r["messages"]) for r in eval_instructions]
+    sources = None
+    if settings.generation.copy_mentions:
+        sources = [record.get("meta", {}).get("text") for record in eval_instructions]
+        lacking = [r["id"] for r, text in zip(eval_instructions, sources, strict=True) if not text]
+        if lacking:
+            raise ValueError(
+                f"generation.copy_mentions: {len(lacking)} instructions carry no source text "
+                f"(meta.text), e.g. {lacking[:3]}; rebuild them with the listing or conversation "
+                "format"
+            )
     answers, stats = generate_samples(
         decoder_model.model,
         decoder_model.tokenizer,
         prompts,
         settings.generation.settings(),
         model_path=decoder_model.source,
+        sources=sources,
     )
     generations = [
         {"id": record["id"], "text": texts[0]}

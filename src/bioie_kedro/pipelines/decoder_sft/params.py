@@ -101,6 +101,12 @@ class GenerationParams(_Strict):
     max_new_tokens: int = 128
     batch_size: int = 16
     backend: Literal["transformers", "vllm", "auto"] = "transformers"
+    copy_mentions: bool = Field(
+        False,
+        description="Greedy decoding copies every answer string from the instruction's text "
+        "(listing and conversation formats; bioie_kedro.decoders.generation).",
+    )
+    copy_top_k: int = Field(16, ge=1, description="Tokens tried per step by copy_mentions.")
 
     def settings(self) -> GenerationSettings:
         return GenerationSettings(**self.model_dump())
@@ -127,6 +133,15 @@ class DecoderSftParams(_Strict):
     resume: bool = False
     generation: GenerationParams = Field(default_factory=GenerationParams)
     mapping: MappingParams = Field(default_factory=MappingParams)
+
+    @model_validator(mode="after")
+    def _copying_needs_mention_answers(self) -> DecoderSftParams:
+        if self.generation.copy_mentions and self.instructions.format == "iepile":
+            raise ValueError(
+                "generation.copy_mentions needs answers whose strings are all mentions (listing "
+                "or conversation format); IEPile's JSON keys are type names"
+            )
+        return self
 
     @classmethod
     def parse(cls, params: dict[str, Any]) -> DecoderSftParams:

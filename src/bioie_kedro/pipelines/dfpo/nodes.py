@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bioie_kedro.decoders.build import CausalLM, check_linear_lm_head
-from bioie_kedro.decoders.sft import checkpointing_setting, train_loss_summary
+from bioie_kedro.decoders.sft import (
+    answer_positions_only,
+    checkpointing_setting,
+    train_loss_summary,
+)
 from bioie_kedro.pipelines.decoder_sft.params import DecoderSftParams
 from bioie_kedro.pipelines.dfpo.params import PreferenceParams
 from bioie_kedro.preference import MiningCandidate, mine_pairs
@@ -165,7 +169,8 @@ def optimise_preferences(
         peft_config=peft_config,
     )
     started = time.perf_counter()
-    result = trainer.train()
+    with answer_positions_only():  # TRL's fused head: the completion positions only, on CPU too
+        result = trainer.train()
     seconds = time.perf_counter() - started
     tuned = trainer.model
     if peft_config is not None:
