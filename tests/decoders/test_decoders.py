@@ -473,18 +473,37 @@ def test_copying_steers_a_string_back_into_the_source(base: CausalLM) -> None:
     assert torch.equal(untouched, scores[:1])
 
 
-def test_copied_answers_keep_every_string_in_the_source(tuned: CausalLM) -> None:
-    examples = _examples()
-    prompts = [render_prompt(tuned.tokenizer, e.messages) for e in examples]
-    # sources without the word the model learned to answer: it must copy something else or nothing
-    sources = [e.messages[0]["content"].replace("induced", "caused") for e in examples]
-    settings = GenerationSettings(
-        max_new_tokens=12, copy_mentions=True, copy_top_k=len(tuned.tokenizer)
+@pytest.fixture(scope="module")
+def first_word_model(tmp_path_factory: pytest.TempPathFactory) -> CausalLM:
+    """A tiny model that always answers a one-string list (the text's first word)."""
+    import json
+
+    model = build_base_model(BaseModelSettings(shape=TINY, seed=5), _demo_texts())
+    texts = _demo_texts()[:24]
+    examples = [
+        SFTExample(
+            [{"role": "user", "content": f"First word? {t[:40]}"}], json.dumps(t.split()[:1])
+        )
+        for t in texts
+    ]
+    settings = SFTSettings(
+        max_steps=40, per_device_train_batch_size=8, learning_rate=5e-3, save_strategy="no"
     )
-    answers, stats = generate_samples(
-        tuned.model, tuned.tokenizer, prompts, settings, sources=sources
-    )
-    plain = generate(tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=12))
+    return train_sft(model, examples, settings, output_dir=tmp_path_factory.mktemp("first"))
+
+
+def test_copied_answers_keep_every_string_in_the_source(first_word_model: CausalLM) -> None:
+    model, tokenizer = first_word_model.model, first_word_model.tokenizer
+    texts = _demo_texts()[:24]
+    prompts = [
+        render_prompt(tokenizer, [{"role": "user", "content": f"First word? {t[:40]}"}])
+        for t in texts
+    ]
+    # sources the answers cannot come from: copying must write only what is in them
+    sources = ["zz zz"] * len(prompts)
+    settings = GenerationSettings(max_new_tokens=12, copy_mentions=True, copy_top_k=len(tokenizer))
+    answers, stats = generate_samples(model, tokenizer, prompts, settings, sources=sources)
+    plain = generate(model, tokenizer, prompts, GenerationSettings(max_new_tokens=12))
 
     def copied(answer: str, source: str) -> bool:
         key = source.replace(" ", "").lower()
@@ -493,12 +512,13 @@ def test_copied_answers_keep_every_string_in_the_source(tuned: CausalLM) -> None
             for _, content, closed in json_strings(answer)
         )
 
-    # unconstrained, the tiny model writes strings that are empty or not in these sources
-    assert not all(copied(a, s) for a, s in zip(plain, sources, strict=True))
+    # unconstrained, the model writes strings, and they are not in these sources
+    assert all(json_strings(a) for a in plain), plain
+    assert not any(copied(a, s) for a, s in zip(plain, sources, strict=True)), plain
     assert stats.extra["copy_unconstrained_steps"] == 0
     assert all(copied(a, s) for (a,), s in zip(answers, sources, strict=True)), answers
     assert any(json_strings(a) for (a,) in answers)  # strings were written, and copied
     with pytest.raises(ValueError, match="one source text per prompt"):
-        generate_samples(tuned.model, tuned.tokenizer, prompts, settings)
+        generate_samples(model, tokenizer, prompts, settings)
     with pytest.raises(ValueError, match="greedy"):
         GenerationSettings(copy_mentions=True, do_sample=True)
