@@ -103,6 +103,31 @@ def examples(
     return rows, counts
 
 
+def score_predictions(gold: list[str], predicted: list[str], unreachable: int) -> dict[str, object]:
+    """Positive-class micro / macro scores over the candidate pairs, per class, and the micro-F1
+    with the ``unreachable`` gold relations (no candidate carries them) counted as misses."""
+    scores = classification_scores(gold, predicted)
+    true_positives = sum(g == p != "none" for g, p in zip(gold, predicted, strict=True))
+    gold_positives = sum(g != "none" for g in gold)
+    recall_all = true_positives / (gold_positives + unreachable) if gold else 0.0
+    precision = scores["positive_micro_precision"]
+    f1_all = (
+        2 * precision * recall_all / (precision + recall_all) if precision + recall_all else 0.0
+    )
+    return {
+        "positive_micro_f1": round(scores["positive_micro_f1"], 4),
+        "positive_micro_precision": round(precision, 4),
+        "positive_micro_recall": round(scores["positive_micro_recall"], 4),
+        "positive_macro_f1": round(scores["positive_macro_f1"], 4),
+        "positive_micro_f1_unreachable_as_misses": round(f1_all, 4),
+        "per_class": {
+            label: {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
+            for label, values in scores["per_label"].items()
+        },
+        "examples": len(gold),
+    }
+
+
 def machine() -> dict[str, object]:
     import torch
 
@@ -136,7 +161,13 @@ def main() -> None:
         "--dev-fraction",
         type=float,
         default=0.1,
-        help="DDI: training documents held out for selection",
+        help="DDI (and ChemProt with --train-on-dev): training documents held out for selection",
+    )
+    parser.add_argument(
+        "--train-on-dev",
+        action="store_true",
+        help="ChemProt: add the development documents to the training pool and hold out "
+        "--dev-fraction of the pooled documents for selection, as for DDI (test untouched)",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the DDI dev split")
     parser.add_argument(
@@ -161,11 +192,17 @@ def main() -> None:
     test_rows, test_counts = examples(
         args.corpus, "test", args.corpora, spec, limit, args.entity_text
     )
-    if "dev" in CORPORA[args.corpus]["splits"]:
+    has_dev = "dev" in CORPORA[args.corpus]["splits"]
+    if args.train_on_dev and not has_dev:
+        parser.error(f"--train-on-dev: {args.corpus} has no development split")
+    if has_dev:
         dev_rows, dev_counts = examples(
             args.corpus, "dev", args.corpora, spec, limit, args.entity_text
         )
-    else:
+    if has_dev and args.train_on_dev:
+        train_rows += dev_rows
+        train_counts += dev_counts
+    if not has_dev or args.train_on_dev:
         held_out = split_by_document(
             (r["document_key"] for r in train_rows),
             fractions=(1 - args.dev_fraction, args.dev_fraction, 0.0),
@@ -189,18 +226,11 @@ def main() -> None:
         student, dataset["test"]["text"], batch_size=settings.per_device_eval_batch_size
     )
     gold = [labels[i] for i in dataset["test"]["label"]]
-    scores = classification_scores(gold, predicted)
-    unreachable = test_counts["gold_relations_unreachable"]
-    true_positives = sum(g == p != "none" for g, p in zip(gold, predicted, strict=True))
-    recall_all = true_positives / (test_counts["positive_examples"] + unreachable) if gold else 0.0
-    precision = scores["positive_micro_precision"]
-    f1_all = (
-        2 * precision * recall_all / (precision + recall_all) if precision + recall_all else 0.0
-    )
     result = {
         "corpus": args.corpus,
         "limit_documents": limit,
         "entity_text": args.entity_text,
+        "train_on_dev": args.train_on_dev,
         "settings": student.settings,
         "labels": labels,
         "data": {
@@ -220,16 +250,7 @@ def main() -> None:
             )
         },
         "test": {
-            "positive_micro_f1": round(scores["positive_micro_f1"], 4),
-            "positive_micro_precision": round(precision, 4),
-            "positive_micro_recall": round(scores["positive_micro_recall"], 4),
-            "positive_macro_f1": round(scores["positive_macro_f1"], 4),
-            "positive_micro_f1_unreachable_as_misses": round(f1_all, 4),
-            "per_class": {
-                label: {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
-                for label, values in scores["per_label"].items()
-            },
-            "examples": len(gold),
+            **score_predictions(gold, predicted, test_counts["gold_relations_unreachable"]),
             "examples_per_second": round(stats.examples_per_second, 1),
         },
         "machine": machine(),

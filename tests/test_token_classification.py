@@ -431,3 +431,26 @@ def test_keep_must_be_best_or_last(tmp_path):
         train_token_classifier(
             [demo_doc()], [demo_doc()], TrainingSettings(keep="final"), output_dir=tmp_path
         )
+
+
+def test_bf16_training_returns_a_model_that_predicts_in_fp32(tmp_path):
+    """Mixed-precision training on a CPU (autocast runs everywhere); accelerate's autocast wrapper
+    is taken off, so the returned model's logits equal those of a plain fp32 forward."""
+    import torch
+
+    from bioie_kedro.token_classification import TrainingSettings, train_token_classifier
+
+    settings = TrainingSettings(
+        learning_rate=1e-3, per_device_train_batch_size=4, num_train_epochs=1, bf16=True
+    )
+    classifier = train_token_classifier(
+        [demo_doc()] * 2, [demo_doc()], settings, output_dir=tmp_path / "out", resume=False
+    )
+    assert classifier.training_log["bf16"] is True
+    model = classifier.model
+    inputs = classifier.tokenizer(["Cisplatin caused acute renal failure."], return_tensors="pt")
+    with torch.inference_mode():
+        returned = model(**inputs).logits
+        plain = type(model).forward(model, **inputs).logits  # the class's own forward, fp32
+    assert returned.dtype == torch.float32
+    assert torch.allclose(returned, plain, atol=1e-6)

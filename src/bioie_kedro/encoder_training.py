@@ -71,6 +71,38 @@ def selection_training_arguments(
     )
 
 
+def bf16_supported() -> bool:
+    """Whether bf16 mixed precision pays off here: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX tiles (on other CPUs bf16 matrix products are emulated and slower)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def resolve_bf16(value: bool | str) -> bool:
+    """``bf16`` settings: ``true``, ``false`` or ``"auto"`` (:func:`bf16_supported`)."""
+    if isinstance(value, bool):
+        return value
+    if value == "auto":
+        return bf16_supported()
+    raise ValueError(f"bf16 must be true, false or 'auto', got {value!r}")
+
+
+def without_mixed_precision_wrapper(model: Any) -> Any:
+    """The trained model with accelerate's autocast wrapper taken off its ``forward``.
+
+    After bf16 training accelerate leaves ``model.forward`` running under autocast, so the model
+    a training function returns would predict in bf16 while the same weights saved and reloaded
+    predict in fp32. Unwrapping makes both the same.
+    """
+    from accelerate.utils import extract_model_from_parallel
+
+    return extract_model_from_parallel(model, keep_fp32_wrapper=False)
+
+
 def sequential_eval_trainer_class():
     """A ``Trainer`` whose evaluation keeps the dataset order.
 

@@ -34,9 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 from bioie_kedro.encoder_training import (
     load_encoder_directory,
+    resolve_bf16,
     selection_training_arguments,
     sequential_eval_trainer_class,
     train_resumable,
+    without_mixed_precision_wrapper,
 )
 from bioie_kedro.schema import Document, Entity
 from bioie_kedro.views import TaggedSentence, entities_from_iob2, to_iob2
@@ -448,6 +450,9 @@ class TrainingSettings:
     max_steps: int = -1
     gradient_accumulation_steps: int = 1
     logging_steps: int = 50
+    #: bf16 mixed precision: true, false, or "auto" (a CUDA GPU with bf16, or a CPU with
+    #: AVX512-BF16 / AMX)
+    bf16: bool | str = False
     trust_remote_code: bool = False
 
 
@@ -501,6 +506,7 @@ def train_token_classifier(
     if settings.keep not in {"best", "last"}:
         raise ValueError(f"keep must be 'best' or 'last', got {settings.keep!r}")
     keep_best = settings.keep == "best"
+    bf16 = resolve_bf16(settings.bf16)
 
     set_seed(settings.seed)
     name = resolve_model_name(settings.model_name_or_path)
@@ -556,6 +562,7 @@ def train_token_classifier(
         output_dir=output_dir,
         metric="strict_f1",
         keep_best=keep_best,
+        bf16=bf16,
         train_sampling_strategy="group_by_length",
     )
     trainer = _SequentialEvalTrainer(
@@ -583,6 +590,7 @@ def train_token_classifier(
             {"epoch": e.get("epoch"), "strict_f1": e["eval_strict_f1"], "loss": e.get("eval_loss")}
             for e in run.evaluations
         ],
+        "bf16": bf16,
         "train_encoding": train_stats.as_dict(),
         "dev_encoding": dev_stats.as_dict(),
         "train_iob2_policy": train_policy,
@@ -594,7 +602,8 @@ def train_token_classifier(
         "type_map": dict(type_map or {}),
         "types": list(types) if types else None,
     }
-    return TokenClassifier(trainer.model, tokenizer, stored, training_log)
+    model = without_mixed_precision_wrapper(trainer.model)
+    return TokenClassifier(model, tokenizer, stored, training_log)
 
 
 # --------------------------------------------------------------------------------------------

@@ -83,6 +83,62 @@ def test_markers_are_single_tokens_and_long_texts_keep_them(tokenizer):
     assert stats.markers_cut == 2 and tokenizer.convert_ids_to_tokens(ids)[1] == "[E1]"
 
 
+def _constant_member(tokenizer, logits, labels=("none", "causes", "treats")):
+    """A classifier whose model gives every text the same logits, seen through the real
+    prediction path (encoding, batching by length, softmax)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from bioie_kedro.relation_extraction.classifier import RelationClassifier
+
+    class Constant(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.config = SimpleNamespace(id2label=dict(enumerate(labels)))
+            self.logits = torch.nn.Parameter(torch.tensor(logits, dtype=torch.float32))
+
+        def forward(self, input_ids, attention_mask):
+            assert input_ids.shape == attention_mask.shape
+            return SimpleNamespace(logits=self.logits.expand(len(input_ids), -1))
+
+    return RelationClassifier(Constant(), tokenizer, {"max_length": 32}, {})
+
+
+def test_an_ensemble_averages_its_members_distributions(tokenizer):
+    import numpy as np
+
+    from bioie_kedro.relation_extraction.classifier import (
+        predict_relation_labels,
+        relation_probabilities,
+    )
+
+    def member(logits, labels=("none", "causes", "treats")):
+        return _constant_member(tokenizer, logits, labels)
+
+    texts = [text for text, _ in SENTENCES]
+    # softmax([0, ln 3, 0]) = (.2, .6, .2); softmax([0, 0, ln 4]) = (1/6, 1/6, 4/6)
+    causes, treats = member([0.0, np.log(3.0), 0.0]), member([0.0, 0.0, np.log(4.0)])
+    probabilities, stats = relation_probabilities(causes, texts, batch_size=4)
+    assert probabilities.shape == (len(texts), 3) and stats.examples == len(texts)
+    assert np.allclose(probabilities, [0.2, 0.6, 0.2], atol=1e-6)
+
+    alone, scores, _ = predict_relation_labels(causes, texts)
+    assert alone == ["causes"] * len(texts) and scores == pytest.approx([0.6] * len(texts))
+    # mean of the two: (.183, .383, .433): "treats" wins although "causes" wins one member by more
+    both, scores, stats = predict_relation_labels([causes, treats], texts, batch_size=4)
+    assert both == ["treats"] * len(texts)
+    assert scores == pytest.approx([(0.2 + 4 / 6) / 2] * len(texts), abs=1e-6)
+    assert stats.examples == len(texts)
+
+    with pytest.raises(ValueError, match="member 1 has labels"):
+        predict_relation_labels(
+            [causes, member([0.0, 0.0, 0.0], ("none", "treats", "causes"))], texts
+        )
+    with pytest.raises(ValueError, match="at least one"):
+        predict_relation_labels([], texts)
+
+
 SENTENCES = [
     ("[E1]Aspirin[/E1] causes [E2]ulcers[/E2].", "causes"),
     ("[E1]Heparin[/E1] treats [E2]thrombosis[/E2].", "treats"),
@@ -117,8 +173,10 @@ def tiny_dataset():
     )
 
 
-@pytest.mark.parametrize("pooling", ["cls", "entity_start"])
-def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling):
+# bf16 on the entity-start run: mixed-precision training on a CPU (autocast runs everywhere,
+# fast only where the CPU has bf16 units); the returned model must predict as its reloaded copy
+@pytest.mark.parametrize(("pooling", "bf16"), [("cls", False), ("entity_start", True)])
+def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
     from kedro.io import Version
 
     from bioie_kedro.datasets import RelationClassifierDataset
@@ -136,10 +194,11 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling):
         max_length=32,
         logging_steps=1,
         pooling=pooling,
+        bf16=bf16,
     )
     student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
     log = student.training_log
-    assert log["global_steps"] == 3
+    assert log["global_steps"] == 3 and log["bf16"] is bf16
     assert log["validation_history"] and "positive_macro_f1" in log["validation_history"][0]
     assert log["best_validation_positive_macro_f1"] is not None
     assert log["class_weights"] == {"none": 1.0, "causes": 1.0, "treats": 1.0}
@@ -173,6 +232,7 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling):
     texts = dataset["test"]["text"]
     before, scores, _ = predict_relation_labels(student, texts)
     after, scores_after, stats = predict_relation_labels(reloaded, texts, batch_size=4)
+    # in fp32 both (a bf16 forward would differ in the third decimal)
     assert before == after and scores == pytest.approx(scores_after, abs=1e-5)
     assert set(after) <= set(LABELS) and stats.examples == len(texts)
 
@@ -232,3 +292,22 @@ def test_the_entity_start_head_reads_the_two_start_markers(tokenizer):
     fallback = model.classifier(torch.cat([hidden[1, 0], hidden[1, 0]]))
     assert torch.allclose(logits[1], fallback, atol=1e-5)
     assert logits.shape == (2, 3)
+
+
+def test_bf16_setting_resolves_auto_from_the_hardware(monkeypatch):
+    import torch
+
+    from bioie_kedro.encoder_training import resolve_bf16
+
+    assert resolve_bf16(True) is True and resolve_bf16(False) is False
+    with pytest.raises(ValueError, match="'yes'"):
+        resolve_bf16("yes")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert resolve_bf16("auto") is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert resolve_bf16("auto") is True
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert resolve_bf16("auto") is False

@@ -46,6 +46,11 @@ class TrainingParams(BaseModel):
         0, ge=0, description="Neighbouring sentences on each side as untagged context."
     )
     logging_steps: int = 50
+    bf16: bool | Literal["auto"] = Field(
+        False,
+        description="bf16 mixed precision; auto: on a CUDA GPU with bf16 or a CPU with "
+        "AVX512-BF16 / AMX.",
+    )
     trust_remote_code: bool = False
 
     def settings(self) -> TrainingSettings:

@@ -148,7 +148,11 @@ class StudentParams(BaseModel):
         description="entity_start: a linear layer on the [E1] and [E2] marker vectors; cls: the "
         "encoder's sequence-classification head.",
     )
-    bf16: bool = False
+    bf16: bool | Literal["auto"] = Field(
+        False,
+        description="bf16 mixed precision; auto: on a CUDA GPU with bf16 or a CPU with "
+        "AVX512-BF16 / AMX.",
+    )
     trust_remote_code: bool = False
 
     def settings(self) -> RelationTrainingSettings:

@@ -1,0 +1,99 @@
+"""Score relation students trained by ``relation_student.py`` alone and as an ensemble (their
+label distributions averaged) on the DDI or ChemProt test set:
+
+    python benchmarks/relation_ensemble.py --corpus chemprot --entity-text type \
+        --members /tmp/chem_s42 /tmp/chem_s43 /tmp/chem_s44 --output /tmp/chem_ensemble
+
+Each member is a ``relation_student.py`` output directory (its ``final`` model is loaded); all
+must have been trained on the same corpus with the same ``--entity-text`` and labels. The test
+pairs are rebuilt exactly as ``relation_student.py`` builds them. Prints one JSON object and
+writes it to ``<output>/result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from relation_student import CORPORA, examples, machine, score_predictions
+
+from bioie_kedro.relation_extraction import RelationSpec
+from bioie_kedro.relation_extraction.classifier import (
+    RelationClassifier,
+    predict_relation_labels,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
+    parser.add_argument("--members", type=Path, nargs="+", required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
+    )
+    args = parser.parse_args()
+
+    members = []
+    for directory in args.members:
+        trained = json.loads((directory / "result.json").read_text())
+        if trained["corpus"] != args.corpus or trained["entity_text"] != args.entity_text:
+            parser.error(
+                f"{directory}: trained on {trained['corpus']} with --entity-text "
+                f"{trained['entity_text']}, not {args.corpus} / {args.entity_text}"
+            )
+        members.append((directory, trained, RelationClassifier.load(directory / "final")))
+
+    spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
+    rows, counts = examples(
+        args.corpus, "test", args.corpora, spec, args.limit_documents, args.entity_text
+    )
+    texts = [row["text"] for row in rows]
+    gold = [row["label"] for row in rows]
+    unreachable = counts["gold_relations_unreachable"]
+
+    alone = []
+    for directory, trained, classifier in members:
+        predicted, _, stats = predict_relation_labels(classifier, texts, batch_size=args.batch_size)
+        scores = score_predictions(gold, predicted, unreachable)
+        alone.append(
+            {
+                "member": str(directory),
+                "seed": trained["settings"]["seed"],
+                "positive_micro_f1": scores["positive_micro_f1"],
+                "positive_macro_f1": scores["positive_macro_f1"],
+                "examples_per_second": round(stats.examples_per_second, 1),
+            }
+        )
+    predicted, _, stats = predict_relation_labels(
+        [classifier for _, _, classifier in members], texts, batch_size=args.batch_size
+    )
+    result = {
+        "corpus": args.corpus,
+        "entity_text": args.entity_text,
+        "limit_documents": args.limit_documents,
+        "members": alone,
+        "mean_member_positive_micro_f1": round(
+            sum(m["positive_micro_f1"] for m in alone) / len(alone), 4
+        ),
+        "ensemble": {
+            **score_predictions(gold, predicted, unreachable),
+            "examples_per_second": round(stats.examples_per_second, 1),
+        },
+        "machine": machine(),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "result.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
