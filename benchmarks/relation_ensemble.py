@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--members", type=Path, nargs="+", required=True)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
+    parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
         "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
@@ -45,16 +46,28 @@ def main() -> None:
     members = []
     for directory in args.members:
         trained = json.loads((directory / "result.json").read_text())
-        if trained["corpus"] != args.corpus or trained["entity_text"] != args.entity_text:
+        wanted = (args.corpus, args.entity_text, args.same_text_pairs)
+        had = (
+            trained["corpus"],
+            trained["entity_text"],
+            trained.get("same_text_pairs", "keep"),
+        )
+        if had != wanted:
             parser.error(
-                f"{directory}: trained on {trained['corpus']} with --entity-text "
-                f"{trained['entity_text']}, not {args.corpus} / {args.entity_text}"
+                f"{directory}: trained with corpus / --entity-text / --same-text-pairs {had}, "
+                f"not {wanted}"
             )
         members.append((directory, trained, RelationClassifier.load(directory / "final")))
 
     spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
     rows, counts = examples(
-        args.corpus, "test", args.corpora, spec, args.limit_documents, args.entity_text
+        args.corpus,
+        "test",
+        args.corpora,
+        spec,
+        args.limit_documents,
+        args.entity_text,
+        args.same_text_pairs,
     )
     texts = [row["text"] for row in rows]
     gold = [row["label"] for row in rows]
@@ -79,6 +92,7 @@ def main() -> None:
     result = {
         "corpus": args.corpus,
         "entity_text": args.entity_text,
+        "same_text_pairs": args.same_text_pairs,
         "limit_documents": args.limit_documents,
         "members": alone,
         "mean_member_positive_micro_f1": round(

@@ -81,6 +81,7 @@ def examples(
     spec: RelationSpec,
     limit: int | None = None,
     entity_text: str = "keep",
+    same_text_pairs: str = "keep",
 ) -> tuple[list[dict], Counter]:
     config = CORPORA[corpus]
     docs = config["reader"](root / config["splits"][split], source=corpus, split=split).documents
@@ -90,7 +91,12 @@ def examples(
         units, unit_counts = sentence_units(segment_document(doc), entity_types=spec.entity_types)
         labels, gold_counts = gold_pair_labels(doc, units)
         doc_rows, example_counts = relation_examples(
-            units, labels, spec, pair_order=config["pair_order"], entity_text=entity_text
+            units,
+            labels,
+            spec,
+            pair_order=config["pair_order"],
+            entity_text=entity_text,
+            same_text_pairs=same_text_pairs,
         )
         rows += doc_rows
         counts.update(unit_counts + gold_counts + example_counts)
@@ -98,7 +104,7 @@ def examples(
     counts["examples"] = len(rows)
     counts["positive_examples"] = sum(row["label"] != "none" for row in rows)
     # gold relations that no candidate carries: in two sentences, on an overlapping pair,
-    # a second label on a pair, or a label the spec does not allow
+    # a second label on a pair, a label the spec does not allow, or a same-text pair skipped
     counts["gold_relations_unreachable"] = counts["gold_relations"] - counts["positive_examples"]
     return rows, counts
 
@@ -177,6 +183,13 @@ def main() -> None:
         help="type: blind the pair's mentions to @TYPE$ (as BLURB prepares ChemProt and DDI)",
     )
     parser.add_argument(
+        "--same-text-pairs",
+        choices=("keep", "skip"),
+        default="keep",
+        help="skip: a pair of two mentions with the same text is none by rule (no example; a "
+        "gold relation on one counts as unreachable)",
+    )
+    parser.add_argument(
         "--limit-documents",
         type=int,
         default=None,
@@ -187,17 +200,17 @@ def main() -> None:
     spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
     limit = args.limit_documents
     train_rows, train_counts = examples(
-        args.corpus, "train", args.corpora, spec, limit, args.entity_text
+        args.corpus, "train", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
     )
     test_rows, test_counts = examples(
-        args.corpus, "test", args.corpora, spec, limit, args.entity_text
+        args.corpus, "test", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
     )
     has_dev = "dev" in CORPORA[args.corpus]["splits"]
     if args.train_on_dev and not has_dev:
         parser.error(f"--train-on-dev: {args.corpus} has no development split")
     if has_dev:
         dev_rows, dev_counts = examples(
-            args.corpus, "dev", args.corpora, spec, limit, args.entity_text
+            args.corpus, "dev", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
         )
     if has_dev and args.train_on_dev:
         train_rows += dev_rows
@@ -231,6 +244,7 @@ def main() -> None:
         "limit_documents": limit,
         "entity_text": args.entity_text,
         "train_on_dev": args.train_on_dev,
+        "same_text_pairs": args.same_text_pairs,
         "settings": student.settings,
         "labels": labels,
         "data": {

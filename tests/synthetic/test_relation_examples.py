@@ -85,6 +85,31 @@ def test_nested_pairs_are_not_blinded_and_are_counted():
     assert counts["nested_pairs_not_blinded"] == 1 and counts["pairs_blinded"] == 0
 
 
+def test_same_text_pairs_can_be_skipped_as_none_by_rule_and_are_counted():
+    text = "Aspirin and ASPIRIN  x, or aspirin with Heparin."
+    spans = {"A1": (0, 7), "A2": (12, 19), "A3": (27, 34), "H1": (40, 47)}
+    entities = [Entity(eid, "Drug", text[s:e], [(s, e)]) for eid, (s, e) in spans.items()]
+    doc = segment_document(Document("d1", "toy", "train", text, entities=entities))
+    units, _ = sentence_units(doc)
+    spec = RelationSpec.from_mapping({"Drug|Drug": ["effect"]})
+    labels = {units[0].key: {("A1", "A2"): "effect", ("A3", "H1"): "effect"}}
+
+    kept, kept_counts = relation_examples(units, labels, spec, pair_order="text")
+    assert len(kept) == 6 and "same_text_pairs_skipped" not in kept_counts
+    rows, counts = relation_examples(units, labels, spec, pair_order="text", same_text_pairs="skip")
+    # A1/A2/A3 name one drug (case folded): their three pairs go; each with H1 stays
+    assert [(r["head_id"], r["tail_id"], r["label"]) for r in rows] == [
+        ("A1", "H1", "none"),
+        ("A2", "H1", "none"),
+        ("A3", "H1", "effect"),
+    ]
+    assert counts["same_text_pairs_skipped"] == 3 and counts["candidate_pairs"] == 3
+    # the label on a skipped pair is not lost silently
+    assert counts["labels_not_on_a_candidate"] == 1
+    with pytest.raises(ValueError, match="same_text_pairs must be"):
+        relation_examples(units, labels, spec, same_text_pairs="drop")
+
+
 def test_a_label_not_allowed_for_the_pair_types_becomes_none():
     spec = RelationSpec.from_mapping(
         {"Chemical|Disease": ["treats"], "Gene|Disease": ["biomarker_for"]}

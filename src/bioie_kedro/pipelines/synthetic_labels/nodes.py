@@ -249,7 +249,12 @@ def build_relation_dataset(
         for key, row in usable.items()
     }
     rows, counts = relation_examples(
-        units, labels, spec, pair_order=options.pair_order, entity_text=options.entity_text
+        units,
+        labels,
+        spec,
+        pair_order=options.pair_order,
+        entity_text=options.entity_text,
+        same_text_pairs=options.same_text_pairs,
     )
     label_counts = Counter(row["label"] for row in rows)
     rows, dropped = filter_rare_labels(rows, options.min_sample_count)

@@ -108,6 +108,11 @@ class DatasetParams(BaseModel):
         description="type: the pair's mentions blinded to their types ([E1]@CHEMICAL$[/E1]), "
         "nested pairs excepted, as BLURB prepares ChemProt and DDI; keep: as written.",
     )
+    same_text_pairs: Literal["keep", "skip"] = Field(
+        "keep",
+        description="skip: no example for a pair of two mentions with the same text (none by "
+        "rule: one drug does not interact with itself); counted in the dataset report.",
+    )
     keep_sentences_with_rejected_triples: bool = Field(
         True,
         description="false: a sentence with any rejected triple gives no examples at all.",
