@@ -73,8 +73,9 @@ def base() -> CausalLM:
 
 @pytest.fixture(scope="module")
 def tuned(base: CausalLM, tmp_path_factory: pytest.TempPathFactory) -> CausalLM:
+    # 60 steps: at 40 the model answered [""] for every "induced" text and passed on the [] ones
     settings = SFTSettings(
-        max_steps=40,
+        max_steps=60,
         per_device_train_batch_size=8,
         learning_rate=5e-3,
         logging_steps=10,
@@ -152,9 +153,13 @@ def test_full_fine_tuning_learns_the_task(tuned: CausalLM) -> None:
     examples = _examples()
     prompts = [render_prompt(tuned.tokenizer, e.messages) for e in examples]
     answers = generate(tuned.model, tuned.tokenizer, prompts, GenerationSettings(max_new_tokens=8))
-    correct = sum(a == e.answer for a, e in zip(answers, examples, strict=True))
     assert {e.answer for e in examples} == {"[]", '["induced"]'}
-    assert correct >= 0.75 * len(examples)
+    # both answers are learned, not only the frequent one (19 of the 24 examples are [])
+    for answer in ("[]", '["induced"]'):
+        pairs = [
+            (a, e.answer) for a, e in zip(answers, examples, strict=True) if e.answer == answer
+        ]
+        assert sum(a == gold for a, gold in pairs) >= 0.75 * len(pairs), (answer, pairs)
 
 
 def test_batched_greedy_equals_one_by_one(tuned: CausalLM) -> None:
@@ -233,7 +238,7 @@ def test_dataset_round_trip_generates_the_same(tuned: CausalLM, tmp_path: Path) 
     dataset = CausalLMDataset(path=str(tmp_path / "model"))
     dataset.save(tuned)
     loaded = dataset.load()
-    assert loaded.training_log["sft"]["global_steps"] == 40
+    assert loaded.training_log["sft"]["global_steps"] == 60
     prompts = [render_prompt(tuned.tokenizer, e.messages) for e in _examples()[:6]]
     settings = GenerationSettings(max_new_tokens=8)
     assert generate(loaded.model, loaded.tokenizer, prompts, settings) == generate(
