@@ -19,10 +19,7 @@ from pathlib import Path
 from relation_student import CORPORA, examples, machine, score_predictions
 
 from bioie_kedro.relation_extraction import RelationSpec
-from bioie_kedro.relation_extraction.classifier import (
-    RelationClassifier,
-    predict_relation_labels,
-)
+from bioie_kedro.relation_extraction.classifier import RelationClassifier, relation_probabilities
 
 
 def main() -> None:
@@ -73,10 +70,17 @@ def main() -> None:
     gold = [row["label"] for row in rows]
     unreachable = counts["gold_relations_unreachable"]
 
-    alone = []
+    # each member's distributions once: scored alone, then averaged (as predict_relation_labels
+    # does for a list of students)
+    alone, total, seconds = [], None, 0.0
+    labels = members[0][2].labels
     for directory, trained, classifier in members:
-        predicted, _, stats = predict_relation_labels(classifier, texts, batch_size=args.batch_size)
-        scores = score_predictions(gold, predicted, unreachable)
+        if classifier.labels != labels:
+            parser.error(f"{directory}: labels {classifier.labels}, not {labels}")
+        probabilities, stats = relation_probabilities(classifier, texts, batch_size=args.batch_size)
+        total = probabilities if total is None else total + probabilities
+        seconds += stats.seconds
+        scores = score_predictions(gold, [labels[i] for i in probabilities.argmax(-1)], unreachable)
         alone.append(
             {
                 "member": str(directory),
@@ -86,9 +90,7 @@ def main() -> None:
                 "examples_per_second": round(stats.examples_per_second, 1),
             }
         )
-    predicted, _, stats = predict_relation_labels(
-        [classifier for _, _, classifier in members], texts, batch_size=args.batch_size
-    )
+    predicted = [labels[i] for i in (total / len(members)).argmax(-1)]
     result = {
         "corpus": args.corpus,
         "entity_text": args.entity_text,
@@ -100,7 +102,7 @@ def main() -> None:
         ),
         "ensemble": {
             **score_predictions(gold, predicted, unreachable),
-            "examples_per_second": round(stats.examples_per_second, 1),
+            "examples_per_second": round(len(texts) / seconds, 1) if seconds else None,
         },
         "machine": machine(),
     }
