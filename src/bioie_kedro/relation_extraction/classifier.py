@@ -369,7 +369,7 @@ class RelationTrainingSettings:
     #: sequence-classification head)
     pooling: str = "entity_start"
     #: bf16 mixed precision: true, false, or "auto" (a CUDA GPU with bf16, or a CPU with
-    #: AVX512-BF16 / AMX; 1.7x faster training on such a CPU, docs/benchmarks.md)
+    #: AVX512-BF16 / AMX; 1.8x faster training on this CPU, docs/benchmarks.md)
     bf16: bool | str = False
     trust_remote_code: bool = False
 

@@ -83,7 +83,7 @@ def relation_examples(
             :func:`~bioie_kedro.relation_extraction.candidates.mark_pair`).
         same_text_pairs: ``"skip"`` leaves out pairs whose two mentions have the same text
             (case-insensitive): two mentions of one drug do not interact (DDI's guidelines: 0 of
-            the 383 such DDI test pairs and 6 of the 1,990 training pairs carry a relation), and a
+            the 382 such DDI test pairs and 6 of the 1,990 training pairs carry a relation), and a
             blinded text cannot show the model that the names are equal. Skipped pairs are
             ``none`` by rule: counted as ``same_text_pairs_skipped``, and a label on one as
             ``labels_not_on_a_candidate``.
