@@ -311,3 +311,77 @@ def test_bf16_setting_resolves_auto_from_the_hardware(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert resolve_bf16("auto") is False
+
+
+def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path):
+    """`student.ensemble_seeds`: the train_student node trains one student per seed; the catalog
+    dataset saves them as one versioned directory and loads an ensemble again."""
+    import numpy as np
+    from kedro.io import DatasetError, Version
+
+    from bioie_kedro.datasets import RelationClassifierDataset
+    from bioie_kedro.pipelines.synthetic_labels.nodes import train_student
+    from bioie_kedro.relation_extraction.classifier import (
+        ENSEMBLE_FILE,
+        RelationClassifierEnsemble,
+        predict_relation_labels,
+        relation_probabilities,
+    )
+
+    dataset = tiny_dataset()
+    params = {
+        "corpus": "toy",
+        "relation_specs": {"Chemical|Disease": ["causes", "treats"]},
+        "trainer_output_dir": str(tmp_path / "checkpoints"),
+        "student": {
+            "learning_rate": 5e-4,
+            "per_device_train_batch_size": 4,
+            "max_steps": 2,
+            "max_length": 32,
+            "logging_steps": 1,
+            "ensemble_seeds": [1, 2],
+        },
+    }
+    ensemble = train_student(dataset, params)
+    assert isinstance(ensemble, RelationClassifierEnsemble) and len(ensemble) == 2
+    assert [m.settings["seed"] for m in ensemble] == [1, 2] and ensemble.labels == LABELS
+    assert all(m.training_log["global_steps"] == 2 for m in ensemble)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["seed-1", "seed-2"]
+
+    texts = dataset["test"]["text"]
+    first, _ = relation_probabilities(ensemble.members[0], texts)
+    second, _ = relation_probabilities(ensemble.members[1], texts)
+    assert not np.allclose(first, second, atol=1e-4)  # the seeds made two different students
+    predicted, scores, stats = predict_relation_labels(ensemble, texts)
+    mean = (first + second) / 2
+    assert predicted == [LABELS[i] for i in mean.argmax(-1)] and stats.examples == len(texts)
+    assert scores == pytest.approx(mean.max(-1).tolist(), abs=1e-6)
+
+    store = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, "2026-01-01T00.00.00.000Z")
+    )
+    store.save(ensemble)
+    saved = tmp_path / "student" / "2026-01-01T00.00.00.000Z" / "student"
+    meta = json.loads((saved / ENSEMBLE_FILE).read_text())
+    assert meta == {"members": ["member-00", "member-01"], "labels": LABELS, "seeds": [1, 2]}
+    assert all((saved / name / "model.safetensors").is_file() for name in meta["members"])
+    latest = RelationClassifierDataset(path=str(tmp_path / "student"), version=Version(None, None))
+    assert latest.exists()
+    reloaded = latest.load()
+    assert isinstance(reloaded, RelationClassifierEnsemble) and len(reloaded) == 2
+    after, scores_after, _ = predict_relation_labels(reloaded, texts, batch_size=4)
+    assert after == predicted and scores_after == pytest.approx(scores, abs=1e-5)
+
+    # a listed member must be one of the folders save() writes, never a path elsewhere
+    (saved / ENSEMBLE_FILE).write_text(json.dumps({**meta, "members": ["member-00", "../x"]}))
+    with pytest.raises(DatasetError, match=r"'\.\./x' is not a member folder name"):
+        latest.load()
+    (saved / ENSEMBLE_FILE).write_text(json.dumps({**meta, "members": ["member-00", "member-07"]}))
+    with pytest.raises(DatasetError, match="member-07"):
+        latest.load()
+    with pytest.raises(DatasetError, match="saves a .*RelationClassifier or .*Ensemble"):
+        store.save("not a model")
+    with pytest.raises(ValueError, match="repeat"):
+        train_student(
+            dataset, {**params, "student": {**params["student"], "ensemble_seeds": [3, 3]}}
+        )

@@ -20,20 +20,27 @@ Artifact = TypeVar("Artifact")
 
 
 class _HasMarker:
-    """Picklable exists-function (a lambda would break ``ParallelRunner``)."""
+    """Picklable exists-function (a lambda would break ``ParallelRunner``): true when the
+    directory holds any of the marker files."""
 
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
+    def __init__(self, *markers: str) -> None:
+        self.markers = markers
 
     def __call__(self, path: str) -> bool:
-        return (Path(path) / self.marker).is_file()
+        return any((Path(path) / marker).is_file() for marker in self.markers)
 
 
 class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Generic[Artifact]):
-    """Base class; subclasses set :attr:`MARKER`, :attr:`ARTIFACT` and implement the two hooks."""
+    """Base class; subclasses set :attr:`MARKER`, :attr:`ARTIFACT` and implement the two hooks.
+
+    A subclass that stores more than one kind of artifact lists the other kinds' marker files in
+    :attr:`OTHER_MARKERS` and their types in :attr:`OTHER_ARTIFACTS`; ``_read`` tells them apart.
+    """
 
     MARKER: ClassVar[str]
     ARTIFACT: ClassVar[type]
+    OTHER_MARKERS: ClassVar[tuple[str, ...]] = ()
+    OTHER_ARTIFACTS: ClassVar[tuple[type, ...]] = ()
     #: how messages name the artifact, e.g. "token classifier"
     DESCRIPTION: ClassVar[str]
     DEFAULT_LOAD_ARGS: ClassVar[dict[str, Any]] = {}
@@ -49,17 +56,26 @@ class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Gen
         self._load_args = {**self.DEFAULT_LOAD_ARGS, **(load_args or {})}
         self.metadata = metadata
         super().__init__(
-            filepath=PurePosixPath(path), version=version, exists_function=_HasMarker(self.MARKER)
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=_HasMarker(*self._markers()),
         )
 
+    @classmethod
+    def _markers(cls) -> tuple[str, ...]:
+        return (cls.MARKER, *cls.OTHER_MARKERS)
+
+    def _has_marker(self, directory: Path) -> bool:
+        return any((directory / marker).is_file() for marker in self._markers())
+
     def _artifact_name(self) -> str:
-        # the public import path: bioie_kedro.retrieval.index.VectorIndex -> bioie_kedro.retrieval.VectorIndex
-        package = (
-            self.ARTIFACT.__module__.rsplit(".", 1)[0]
-            if self.ARTIFACT.__module__.count(".") > 1
-            else self.ARTIFACT.__module__
-        )
-        return f"{package}.{self.ARTIFACT.__qualname__}"
+        def public(kind: type) -> str:
+            # the public import path: bioie_kedro.retrieval.index.VectorIndex -> bioie_kedro.retrieval.VectorIndex
+            module = kind.__module__
+            package = module.rsplit(".", 1)[0] if module.count(".") > 1 else module
+            return f"{package}.{kind.__qualname__}"
+
+        return " or ".join(public(kind) for kind in (self.ARTIFACT, *self.OTHER_ARTIFACTS))
 
     def _read(self, directory: Path, **load_args: Any) -> Artifact:
         raise NotImplementedError
@@ -69,9 +85,10 @@ class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Gen
 
     def load(self) -> Artifact:
         directory = Path(str(self._get_load_path()))
-        if not (directory / self.MARKER).is_file():
+        if not self._has_marker(directory):
             raise DatasetError(
-                f"{directory} holds no {self.DESCRIPTION} ({self.MARKER} is missing)"
+                f"{directory} holds no {self.DESCRIPTION} ({' or '.join(self._markers())} is "
+                "missing)"
             )
         try:
             return self._read(directory, **self._load_args)
@@ -79,7 +96,7 @@ class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Gen
             raise DatasetError(f"cannot read the {self.DESCRIPTION} in {directory}: {exc}") from exc
 
     def save(self, data: Artifact) -> None:
-        if not isinstance(data, self.ARTIFACT):
+        if not isinstance(data, (self.ARTIFACT, *self.OTHER_ARTIFACTS)):
             raise DatasetError(
                 f"{type(self).__name__} saves a {self._artifact_name()}, got {type(data).__name__}"
             )
@@ -97,7 +114,7 @@ class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Gen
 
     def _exists(self) -> bool:
         try:
-            return (Path(str(self._get_load_path())) / self.MARKER).is_file()
+            return self._has_marker(Path(str(self._get_load_path())))
         except DatasetError:
             return False
 

@@ -18,7 +18,10 @@ markers (Baldini Soares et al. 2019, "entity markers – entity start"), the usu
 relation classification with entity markers.
 
 The trained :class:`RelationClassifier` is a directory (safetensors weights, ``config.json`` with
-the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled.
+the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled. A
+:class:`RelationClassifierEnsemble` (:func:`train_relation_ensemble`, one member per training seed)
+is a directory of such directories; :func:`predict_relation_labels` averages its members' label
+distributions.
 :func:`documents_with_predicted_relations` turns predicted labels back into schema relations.
 
 torch, transformers and datasets are imported inside the functions that need them.
@@ -30,6 +33,7 @@ import functools
 import json
 import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -60,6 +64,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METADATA_FILE = "bioie_relation_classifier.json"
+#: the file that marks a directory as a :class:`RelationClassifierEnsemble` (members in subfolders)
+ENSEMBLE_FILE = "bioie_relation_ensemble.json"
 
 #: what the classification head reads: the first token's vector, or the two start markers'
 POOLINGS = ("cls", "entity_start")
@@ -335,6 +341,89 @@ class RelationClassifier:
         return classifier
 
 
+def _check_same_labels(members: Sequence[RelationClassifier]) -> list[str]:
+    """The members' common labels; a member with other labels (or another order) is an error."""
+    if not members:
+        raise ValueError("an ensemble needs at least one classifier")
+    labels = members[0].labels
+    for index, member in enumerate(members[1:], start=1):
+        if member.labels != labels:
+            raise ValueError(
+                f"ensemble member {index} has labels {member.labels}, member 0 has {labels}"
+            )
+    return labels
+
+
+_MEMBER_NAME = re.compile(r"member-\d{2,}")
+
+
+@dataclass
+class RelationClassifierEnsemble:
+    """Several relation classifiers with the same labels, e.g. one per training seed, whose label
+    distributions :func:`predict_relation_labels` averages.
+
+    Saved as a directory with one :class:`RelationClassifier` directory per member
+    (``member-00``, ``member-01``, …) and :data:`ENSEMBLE_FILE` listing them with their labels
+    and seeds.
+    """
+
+    members: list[RelationClassifier]
+
+    def __post_init__(self) -> None:
+        self.members = list(self.members)
+        _check_same_labels(self.members)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.members[0].labels
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        names = [f"member-{index:02d}" for index in range(len(self.members))]
+        for name, member in zip(names, self.members, strict=True):
+            member.save(directory / name)
+        (directory / ENSEMBLE_FILE).write_text(
+            json.dumps(
+                {
+                    "members": names,
+                    "labels": self.labels,
+                    "seeds": [member.settings.get("seed") for member in self.members],
+                },
+                indent=2,
+            )
+        )
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, *, device: str | None = None
+    ) -> RelationClassifierEnsemble:
+        directory = Path(directory)
+        path = directory / ENSEMBLE_FILE
+        try:
+            meta = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+        names = meta.get("members") if isinstance(meta, dict) else None
+        if not isinstance(names, list) or not names:
+            raise ValueError(f"{path}: 'members' must be a non-empty list of member folders")
+        for name in names:
+            # only the folder names save() writes: a listed path never leaves the directory
+            if not isinstance(name, str) or not _MEMBER_NAME.fullmatch(name):
+                raise ValueError(f"{path}: member {name!r} is not a member folder name")
+        members = [RelationClassifier.load(directory / name, device=device) for name in names]
+        ensemble = cls(members)
+        if ensemble.labels != meta.get("labels"):
+            raise ValueError(f"{path}: the members' labels are not the listed {meta.get('labels')}")
+        return ensemble
+
+
 # --------------------------------------------------------------------------------------------
 # Training
 # --------------------------------------------------------------------------------------------
@@ -568,6 +657,40 @@ def train_relation_classifier(
     return RelationClassifier(model, tokenizer, asdict(settings), training_log)
 
 
+def train_relation_ensemble(
+    dataset: DatasetDict,
+    settings: RelationTrainingSettings,
+    seeds: Sequence[int],
+    *,
+    output_dir: str | Path,
+    train_split: str = "train",
+    eval_split: str = "validation",
+    resume: bool = True,
+) -> RelationClassifierEnsemble:
+    """One :func:`train_relation_classifier` per seed (``settings`` with ``seed`` replaced), each
+    selected on ``eval_split`` on its own, checkpoints in ``output_dir/seed-<seed>`` (so an
+    interrupted ensemble resumes member by member)."""
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("train_relation_ensemble needs at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"ensemble seeds repeat: {seeds}")
+    members = []
+    for index, seed in enumerate(seeds, start=1):
+        logger.info("Ensemble member %d of %d: seed %d", index, len(seeds), seed)
+        members.append(
+            train_relation_classifier(
+                dataset,
+                replace(settings, seed=seed),
+                output_dir=Path(output_dir) / f"seed-{seed}",
+                train_split=train_split,
+                eval_split=eval_split,
+                resume=resume,
+            )
+        )
+    return RelationClassifierEnsemble(members)
+
+
 # --------------------------------------------------------------------------------------------
 # Prediction
 # --------------------------------------------------------------------------------------------
@@ -618,7 +741,7 @@ def relation_probabilities(
 
 
 def predict_relation_labels(
-    classifier: RelationClassifier | Sequence[RelationClassifier],
+    classifier: RelationClassifier | RelationClassifierEnsemble | Sequence[RelationClassifier],
     texts: Sequence[str],
     *,
     batch_size: int = 64,
@@ -632,12 +755,7 @@ def predict_relation_labels(
     members = [classifier] if isinstance(classifier, RelationClassifier) else list(classifier)
     if not members:
         raise ValueError("predict_relation_labels needs at least one classifier")
-    labels = members[0].labels
-    for index, member in enumerate(members[1:], start=1):
-        if member.labels != labels:
-            raise ValueError(
-                f"ensemble member {index} has labels {member.labels}, member 0 has {labels}"
-            )
+    labels = _check_same_labels(members)
     total = None
     stats = PredictionStats(len(texts))
     for member in members:

@@ -25,10 +25,12 @@ from bioie_kedro.pipelines.synthetic_labels.params import SyntheticLabelsParams
 from bioie_kedro.relation_extraction.candidates import SentenceUnit, sentence_units
 from bioie_kedro.relation_extraction.classifier import (
     RelationClassifier,
+    RelationClassifierEnsemble,
     classification_scores,
     documents_with_predicted_relations,
     predict_relation_labels,
     train_relation_classifier,
+    train_relation_ensemble,
 )
 from bioie_kedro.relation_extraction.examples import (
     SPLITS,
@@ -297,9 +299,20 @@ def build_relation_dataset(
     return dataset, report
 
 
-def train_student(relation_dataset: DatasetDict, params: dict[str, Any]) -> RelationClassifier:
-    """Fine-tune the student on ``train``, selecting on ``validation`` by positive macro-F1."""
+def train_student(
+    relation_dataset: DatasetDict, params: dict[str, Any]
+) -> RelationClassifier | RelationClassifierEnsemble:
+    """Fine-tune the student on ``train``, selecting on ``validation`` by positive macro-F1; with
+    ``student.ensemble_seeds``, one student per seed, returned as an ensemble."""
     settings = SyntheticLabelsParams.parse(params)
+    if settings.student.ensemble_seeds:
+        return train_relation_ensemble(
+            relation_dataset,
+            settings.student.settings(),
+            settings.student.ensemble_seeds,
+            output_dir=settings.trainer_output_dir,
+            resume=settings.resume,
+        )
     return train_relation_classifier(
         relation_dataset,
         settings.student.settings(),
@@ -327,7 +340,7 @@ def _test_documents(
 
 
 def predict_relations(
-    student: RelationClassifier,
+    student: RelationClassifier | RelationClassifierEnsemble,
     relation_dataset: DatasetDict,
     documents: Partitions,
     params: dict[str, Any],

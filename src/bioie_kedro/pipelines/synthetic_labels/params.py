@@ -159,9 +159,21 @@ class StudentParams(BaseModel):
         "AVX512-BF16 / AMX.",
     )
     trust_remote_code: bool = False
+    ensemble_seeds: list[int] = Field(
+        default_factory=list,
+        description="Train one student per seed (each selected on validation) and average their "
+        "label distributions at prediction; empty: one student with `seed`.",
+    )
+
+    @field_validator("ensemble_seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"ensemble_seeds repeat a seed: {value}")
+        return value
 
     def settings(self) -> RelationTrainingSettings:
-        return RelationTrainingSettings(**self.model_dump())
+        return RelationTrainingSettings(**self.model_dump(exclude={"ensemble_seeds"}))
 
 
 class EvaluationParams(BaseModel):
