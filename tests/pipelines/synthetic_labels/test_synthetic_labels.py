@@ -245,7 +245,9 @@ def test_pipeline_slice_on_the_demo_corpus_counts_what_the_annotator_said(tmp_pa
     assert dataset_report["pairs_blinded"] >= len(blinded) > 0 and counted >= len(texts)
 
 
-def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path):
+# the second run trains an ensemble of two students, seeds given as kedro passes a list
+@pytest.mark.parametrize("ensemble_seeds", [None, "1 2"])
+def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path, ensemble_seeds):
     """`kedro run --env test --pipelines synthetic_labels_server` on the demo documents, end to
     end: annotation by the scripted server, a three-step student, predictions and scores."""
     from bioie_kedro.datasets import DocumentsDataset
@@ -262,7 +264,12 @@ def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path):
             "--env=test",
             "--pipelines=synthetic_labels_server",
             "--params",
-            f"data_root={tmp_path},annotator_url={server.url}",
+            f"data_root={tmp_path},annotator_url={server.url}"
+            + (
+                f",synthetic_labels.student.ensemble_seeds={ensemble_seeds}"
+                if ensemble_seeds
+                else ""
+            ),
         ]
         result = subprocess.run(
             command,
@@ -280,9 +287,18 @@ def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path):
     assert report["annotation"]["backend"] == "http"
     assert report["annotation"]["run"]["asked"] == 120
     (student,) = (tmp_path / "06_models/synthetic_labels/student").glob("*/student")
-    assert {"model.safetensors", "tokenizer.json", "bioie_relation_classifier.json"} <= {
-        p.name for p in student.iterdir()
-    }
+    if ensemble_seeds:
+        ensemble = json.loads((student / "bioie_relation_ensemble.json").read_text())
+        assert ensemble["seeds"] == [1, 2]
+        members = [student / name for name in ensemble["members"]]
+        checkpoints = tmp_path / "06_models/synthetic_labels/checkpoints"
+        assert sorted(p.name for p in checkpoints.iterdir()) == ["seed-1", "seed-2"]
+    else:
+        members = [student]
+    for member in members:
+        assert {"model.safetensors", "tokenizer.json", "bioie_relation_classifier.json"} <= {
+            p.name for p in member.iterdir()
+        }
     predictions = list((tmp_path / "07_model_output/synthetic_labels/predictions").glob("*/*"))
     assert predictions
     predicted = [doc for path in predictions for doc in DocumentsDataset(filepath=str(path)).load()]
@@ -332,3 +348,21 @@ def test_pubtator3_sample_sentences_with_the_seed_relation_spec(shared_data):
             head, tail = pair.split(" | ")
             assert relations.split(", ") == list(spec.relations_for(head, tail))
             assert {head, tail} <= {e.type for e in unit.entities}
+
+
+def test_ensemble_seeds_come_as_a_list_or_as_command_line_text():
+    from pydantic import ValidationError
+
+    from bioie_kedro.pipelines.synthetic_labels.params import StudentParams
+
+    assert StudentParams().ensemble_seeds == []
+    assert StudentParams(ensemble_seeds=[42, 43]).ensemble_seeds == [42, 43]
+    assert StudentParams(ensemble_seeds="42 43 44").ensemble_seeds == [42, 43, 44]
+    assert StudentParams(ensemble_seeds="1;2").ensemble_seeds == [1, 2]
+    assert StudentParams(ensemble_seeds=7).ensemble_seeds == [7]
+    # the training settings never see the ensemble's seeds, only `seed`
+    assert "ensemble_seeds" not in vars(StudentParams(ensemble_seeds=[1, 2]).settings())
+    with pytest.raises(ValidationError, match="repeat a seed"):
+        StudentParams(ensemble_seeds="1 1")
+    with pytest.raises(ValidationError, match="valid integer"):
+        StudentParams(ensemble_seeds="1 x")

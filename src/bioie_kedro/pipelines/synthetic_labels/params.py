@@ -162,8 +162,18 @@ class StudentParams(BaseModel):
     ensemble_seeds: list[int] = Field(
         default_factory=list,
         description="Train one student per seed (each selected on validation) and average their "
-        "label distributions at prediction; empty: one student with `seed`.",
+        "label distributions at prediction; empty: one student with `seed`. On the command line "
+        '(kedro splits --params at commas): "synthetic_labels.student.ensemble_seeds=42 43 44".',
     )
+
+    @field_validator("ensemble_seeds", mode="before")
+    @classmethod
+    def _seeds_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace(";", " ").split()
+        if isinstance(value, int):
+            return [value]
+        return value
 
     @field_validator("ensemble_seeds")
     @classmethod
