@@ -385,3 +385,41 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
         train_student(
             dataset, {**params, "student": {**params["student"], "ensemble_seeds": [3, 3]}}
         )
+
+
+def test_a_none_scale_tuned_on_held_out_rows_moves_the_decision_threshold():
+    import numpy as np
+
+    from bioie_kedro.relation_extraction.classifier import (
+        labels_from_probabilities,
+        tune_none_scale,
+    )
+
+    # two positives the model is unsure of (none .55 / .6) and two clear negatives (none .9)
+    probabilities = np.array(
+        [[0.55, 0.45, 0.0], [0.6, 0.1, 0.3], [0.9, 0.1, 0.0], [0.9, 0.0, 0.1]], dtype=np.float32
+    )
+    gold = ["causes", "treats", "none", "none"]
+    predicted, scores = labels_from_probabilities(probabilities, LABELS)
+    assert predicted == ["none"] * 4 and scores == pytest.approx([0.55, 0.6, 0.9, 0.9])
+    predicted, scores = labels_from_probabilities(probabilities, LABELS, none_scale=0.45)
+    assert predicted == ["causes", "treats", "none", "none"]  # .6 * .45 = .27 < .3
+    assert scores == pytest.approx([0.45, 0.3, 0.9, 0.9])  # the label's own probability
+
+    scale, curve = tune_none_scale(probabilities, gold, LABELS)
+    assert curve[scale] == 1.0 and curve[1.0] == 0.0
+    # the largest winning scale is chosen (nearest 1): .6 * s < .3 needs s < .5, .9 * s > .1
+    assert scale == pytest.approx(2 ** (-5 / 4)) and 0.3 / 0.6 > scale > 0.1 / 0.9
+    assert curve[2 ** (-4 / 4)] < 1.0  # s = .5 ties .3 on the second row: argmax keeps none
+    # already right at 1: ties keep 1
+    scale, _ = tune_none_scale(probabilities, ["none"] * 4, LABELS)
+    assert scale == 1.0
+
+    with pytest.raises(ValueError, match="no 'none'"):
+        tune_none_scale(probabilities, gold, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="3 gold labels"):
+        tune_none_scale(probabilities, gold[:3], LABELS)
+    with pytest.raises(ValueError, match="positive number"):
+        labels_from_probabilities(probabilities, LABELS, none_scale=0)
+    with pytest.raises(ValueError, match="do not match 2 labels"):
+        labels_from_probabilities(probabilities, LABELS[:2])

@@ -770,6 +770,64 @@ def predict_relation_labels(
     return predicted, scores, stats
 
 
+def labels_from_probabilities(
+    probabilities: Any,
+    labels: Sequence[str],
+    *,
+    none_scale: float = 1.0,
+    negative: str = NEGATIVE_RELATION,
+) -> tuple[list[str], list[float]]:
+    """The most probable label of each row of ``probabilities`` (columns in ``labels`` order)
+    after the ``negative`` column is multiplied by ``none_scale`` (below 1 favours the positive
+    labels, above 1 ``none``), and that label's unscaled probability."""
+    import numpy as np
+
+    if none_scale <= 0 or not math.isfinite(none_scale):
+        raise ValueError(f"none_scale must be a positive number, got {none_scale}")
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(labels):
+        raise ValueError(
+            f"probabilities of shape {probabilities.shape} do not match {len(labels)} labels"
+        )
+    scaled = probabilities.copy()
+    if negative in labels:
+        scaled[:, list(labels).index(negative)] *= none_scale
+    best = scaled.argmax(-1)
+    rows = np.arange(len(best))
+    return [labels[int(i)] for i in best], probabilities[rows, best].tolist()
+
+
+#: ``none_scale`` candidates of :func:`tune_none_scale`: 1/16 … 16 in steps of 2^(1/4)
+NONE_SCALE_GRID = tuple(float(2 ** (k / 4)) for k in range(-16, 17))
+
+
+def tune_none_scale(
+    probabilities: Any,
+    gold: Sequence[str],
+    labels: Sequence[str],
+    *,
+    grid: Sequence[float] = NONE_SCALE_GRID,
+    metric: str = "positive_micro_f1",
+    negative: str = NEGATIVE_RELATION,
+) -> tuple[float, dict[float, float]]:
+    """The ``none_scale`` of :func:`labels_from_probabilities` that maximises ``metric`` (a key
+    of :func:`classification_scores`) on held-out rows with ``gold`` labels — a decision threshold
+    chosen on validation data, never on test. Ties go to the scale nearest 1 (in log). Returns the
+    scale and the score of every candidate."""
+    if negative not in labels:
+        raise ValueError(f"the labels {list(labels)} have no {negative!r} to scale")
+    if len(gold) != len(probabilities):
+        raise ValueError(f"{len(gold)} gold labels but {len(probabilities)} rows of probabilities")
+    curve = {}
+    for scale in grid:
+        predicted, _ = labels_from_probabilities(
+            probabilities, labels, none_scale=scale, negative=negative
+        )
+        curve[float(scale)] = classification_scores(gold, predicted, negative=negative)[metric]
+    best = max(curve.items(), key=lambda item: (item[1], -abs(math.log(item[0]))))
+    return best[0], curve
+
+
 def documents_with_predicted_relations(
     docs: Sequence[Document],
     rows: Sequence[Mapping[str, Any]],
