@@ -8,6 +8,12 @@ Each member is a ``relation_student.py`` output directory (its ``final`` model i
 must have been trained on the same corpus with the same ``--entity-text`` and labels. The test
 pairs are rebuilt exactly as ``relation_student.py`` builds them. Prints one JSON object and
 writes it to ``<output>/result.json``.
+
+``--tune-none-scale`` also chooses a decision threshold on the members' own selection split (the
+held-out training documents, rebuilt with the seed and fraction each member recorded, or
+ChemProt's dev set): the ``none`` probability is multiplied by the scale, from 1/16 to 16, that
+maximises dev positive micro-F1 (``tune_none_scale``), for each member and for the ensemble, and
+test is scored with both the plain and the tuned decision. Test never chooses anything.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ import argparse
 import json
 from pathlib import Path
 
-from relation_student import CORPORA, examples, machine, score_predictions
+from relation_student import CORPORA, machine, score_predictions, splits
 
-from bioie_kedro.relation_extraction import RelationSpec
-from bioie_kedro.relation_extraction.classifier import RelationClassifier, relation_probabilities
+from bioie_kedro.relation_extraction.classifier import (
+    RelationClassifier,
+    labels_from_probabilities,
+    relation_probabilities,
+    tune_none_scale,
+)
 
 
 def main() -> None:
@@ -35,6 +45,11 @@ def main() -> None:
     parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
     parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--tune-none-scale",
+        action="store_true",
+        help="also score test with the none-probability scale chosen on each member's dev split",
+    )
     parser.add_argument(
         "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
     )
@@ -55,25 +70,51 @@ def main() -> None:
                 f"not {wanted}"
             )
         members.append((directory, trained, RelationClassifier.load(directory / "final")))
+    # the selection split as the members were trained: one for all
+    dev_splits = {
+        json.dumps(
+            [
+                trained.get("train_on_dev", False),
+                trained.get("dev_split", {"seed": 42, "fraction": 0.1}),
+            ],
+            sort_keys=True,
+        )
+        for _, trained, _ in members
+    }
+    if args.tune_none_scale and len(dev_splits) > 1:
+        parser.error(f"the members were selected on different dev splits: {sorted(dev_splits)}")
+    train_on_dev, dev_split = json.loads(dev_splits.pop())
 
-    spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
-    rows, counts = examples(
+    _, (dev_rows, _), (rows, counts) = splits(
         args.corpus,
-        "test",
         args.corpora,
-        spec,
-        args.limit_documents,
-        args.entity_text,
-        args.same_text_pairs,
+        limit=args.limit_documents,
+        entity_text=args.entity_text,
+        same_text_pairs=args.same_text_pairs,
+        train_on_dev=train_on_dev,
+        dev_fraction=dev_split["fraction"],
+        seed=dev_split["seed"],
     )
     texts = [row["text"] for row in rows]
     gold = [row["label"] for row in rows]
+    dev_texts = [row["text"] for row in dev_rows]
+    dev_gold = [row["label"] for row in dev_rows]
     unreachable = counts["gold_relations_unreachable"]
+    labels = members[0][2].labels
+
+    def tuned(dev_probabilities, test_probabilities) -> dict[str, object]:
+        scale, curve = tune_none_scale(dev_probabilities, dev_gold, labels)
+        predicted, _ = labels_from_probabilities(test_probabilities, labels, none_scale=scale)
+        return {
+            "none_scale": round(scale, 4),
+            "dev_positive_micro_f1_plain": round(curve[1.0], 4),
+            "dev_positive_micro_f1_tuned": round(curve[scale], 4),
+            "test": score_predictions(gold, predicted, unreachable),
+        }
 
     # each member's distributions once: scored alone, then averaged (as predict_relation_labels
     # does for a list of students)
-    alone, total, seconds = [], None, 0.0
-    labels = members[0][2].labels
+    alone, total, dev_total, seconds = [], None, None, 0.0
     for directory, trained, classifier in members:
         if classifier.labels != labels:
             parser.error(f"{directory}: labels {classifier.labels}, not {labels}")
@@ -90,6 +131,12 @@ def main() -> None:
                 "examples_per_second": round(stats.examples_per_second, 1),
             }
         )
+        if args.tune_none_scale:
+            dev_probabilities, _ = relation_probabilities(
+                classifier, dev_texts, batch_size=args.batch_size
+            )
+            dev_total = dev_probabilities if dev_total is None else dev_total + dev_probabilities
+            alone[-1]["tuned"] = tuned(dev_probabilities, probabilities)
     predicted = [labels[i] for i in (total / len(members)).argmax(-1)]
     result = {
         "corpus": args.corpus,
@@ -104,6 +151,10 @@ def main() -> None:
             **score_predictions(gold, predicted, unreachable),
             "examples_per_second": round(len(texts) / seconds, 1) if seconds else None,
         },
+        "ensemble_tuned": (
+            tuned(dev_total / len(members), total / len(members)) if args.tune_none_scale else None
+        ),
+        "dev_split": {"train_on_dev": train_on_dev, **dev_split, "examples": len(dev_rows)},
         "machine": machine(),
     }
     args.output.mkdir(parents=True, exist_ok=True)

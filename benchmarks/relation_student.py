@@ -109,6 +109,49 @@ def examples(
     return rows, counts
 
 
+def splits(
+    corpus: str,
+    root: Path,
+    *,
+    limit: int | None = None,
+    entity_text: str = "keep",
+    same_text_pairs: str = "keep",
+    train_on_dev: bool = False,
+    dev_fraction: float = 0.1,
+    seed: int = 42,
+) -> tuple[tuple[list[dict], Counter], tuple[list[dict], Counter], tuple[list[dict], Counter]]:
+    """(rows, counts) of train, dev (selection) and test: the corpus's dev split, or
+    ``dev_fraction`` of the training documents (seeded) where it has none or ``train_on_dev`` adds
+    its dev documents to the training pool."""
+    spec = RelationSpec.from_mapping(CORPORA[corpus]["spec"])
+    has_dev = "dev" in CORPORA[corpus]["splits"]
+    if train_on_dev and not has_dev:
+        raise ValueError(f"train_on_dev: {corpus} has no development split")
+
+    def rows_of(split: str) -> tuple[list[dict], Counter]:
+        return examples(corpus, split, root, spec, limit, entity_text, same_text_pairs)
+
+    train_rows, train_counts = rows_of("train")
+    test = rows_of("test")
+    if has_dev:
+        dev_rows, dev_counts = rows_of("dev")
+    if has_dev and train_on_dev:
+        train_rows += dev_rows
+        train_counts += dev_counts
+    if not has_dev or train_on_dev:
+        held_out = split_by_document(
+            (r["document_key"] for r in train_rows),
+            fractions=(1 - dev_fraction, dev_fraction, 0.0),
+            seed=seed,
+        )
+        dev_rows = [r for r in train_rows if held_out[r["document_key"]] == "validation"]
+        train_rows = [r for r in train_rows if held_out[r["document_key"]] == "train"]
+        dev_counts = Counter(
+            documents=sum(1 for s in held_out.values() if s == "validation"), examples=len(dev_rows)
+        )
+    return (train_rows, train_counts), (dev_rows, dev_counts), test
+
+
 def score_predictions(gold: list[str], predicted: list[str], unreachable: int) -> dict[str, object]:
     """Positive-class micro / macro scores over the candidate pairs, per class, and the micro-F1
     with the ``unreachable`` gold relations (no candidate carries them) counted as misses."""
@@ -197,35 +240,19 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
-    limit = args.limit_documents
-    train_rows, train_counts = examples(
-        args.corpus, "train", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
-    )
-    test_rows, test_counts = examples(
-        args.corpus, "test", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
-    )
-    has_dev = "dev" in CORPORA[args.corpus]["splits"]
-    if args.train_on_dev and not has_dev:
+    if args.train_on_dev and "dev" not in CORPORA[args.corpus]["splits"]:
         parser.error(f"--train-on-dev: {args.corpus} has no development split")
-    if has_dev:
-        dev_rows, dev_counts = examples(
-            args.corpus, "dev", args.corpora, spec, limit, args.entity_text, args.same_text_pairs
-        )
-    if has_dev and args.train_on_dev:
-        train_rows += dev_rows
-        train_counts += dev_counts
-    if not has_dev or args.train_on_dev:
-        held_out = split_by_document(
-            (r["document_key"] for r in train_rows),
-            fractions=(1 - args.dev_fraction, args.dev_fraction, 0.0),
-            seed=args.seed,
-        )
-        dev_rows = [r for r in train_rows if held_out[r["document_key"]] == "validation"]
-        train_rows = [r for r in train_rows if held_out[r["document_key"]] == "train"]
-        dev_counts = Counter(
-            documents=sum(1 for s in held_out.values() if s == "validation"), examples=len(dev_rows)
-        )
+    limit = args.limit_documents
+    (train_rows, train_counts), (dev_rows, dev_counts), (test_rows, test_counts) = splits(
+        args.corpus,
+        args.corpora,
+        limit=limit,
+        entity_text=args.entity_text,
+        same_text_pairs=args.same_text_pairs,
+        train_on_dev=args.train_on_dev,
+        dev_fraction=args.dev_fraction,
+        seed=args.seed,
+    )
     labels = label_names(train_rows + dev_rows + test_rows)
     dataset = to_dataset_dict(
         {"train": train_rows, "validation": dev_rows, "test": test_rows}, labels
@@ -245,6 +272,7 @@ def main() -> None:
         "entity_text": args.entity_text,
         "train_on_dev": args.train_on_dev,
         "same_text_pairs": args.same_text_pairs,
+        "dev_split": {"seed": args.seed, "fraction": args.dev_fraction},
         "settings": student.settings,
         "labels": labels,
         "data": {
