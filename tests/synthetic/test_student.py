@@ -181,7 +181,9 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
 
     from bioie_kedro.datasets import RelationClassifierDataset
     from bioie_kedro.relation_extraction.classifier import (
+        labels_from_probabilities,
         predict_relation_labels,
+        relation_probabilities,
         train_relation_classifier,
     )
 
@@ -235,6 +237,22 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
     # in fp32 both (a bf16 forward would differ in the third decimal)
     assert before == after and scores == pytest.approx(scores_after, abs=1e-5)
     assert set(after) <= set(LABELS) and stats.examples == len(texts)
+
+    # a decision threshold travels with the model and is what prediction uses by default
+    assert reloaded.none_scale == 1.0 and meta["none_scale"] == 1.0
+    student.none_scale = 64.0
+    RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, "2026-01-02T00.00.00.000Z")
+    ).save(student)
+    rescaled = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, None)
+    ).load()
+    assert rescaled.none_scale == 64.0
+    probabilities, _ = relation_probabilities(rescaled, texts)
+    expected, _ = labels_from_probabilities(probabilities, LABELS, none_scale=64.0)
+    assert predict_relation_labels(rescaled, texts)[0] == expected
+    assert predict_relation_labels(rescaled, texts, none_scale=1.0)[0] == after
+    student.none_scale = 1.0
 
     # predictions become mention-level relations of the documents they come from
     text = "Aspirin causes ulcers."
@@ -324,8 +342,10 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
     from bioie_kedro.relation_extraction.classifier import (
         ENSEMBLE_FILE,
         RelationClassifierEnsemble,
+        labels_from_probabilities,
         predict_relation_labels,
         relation_probabilities,
+        tune_none_scale,
     )
 
     dataset = tiny_dataset()
@@ -340,6 +360,7 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
             "max_length": 32,
             "logging_steps": 1,
             "ensemble_seeds": [1, 2],
+            "tune_none_scale": True,
         },
     }
     ensemble = train_student(dataset, params)
@@ -352,10 +373,21 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
     first, _ = relation_probabilities(ensemble.members[0], texts)
     second, _ = relation_probabilities(ensemble.members[1], texts)
     assert not np.allclose(first, second, atol=1e-4)  # the seeds made two different students
-    predicted, scores, stats = predict_relation_labels(ensemble, texts)
+    plain, scores, stats = predict_relation_labels(ensemble, texts, none_scale=1.0)
     mean = (first + second) / 2
-    assert predicted == [LABELS[i] for i in mean.argmax(-1)] and stats.examples == len(texts)
+    assert plain == [LABELS[i] for i in mean.argmax(-1)] and stats.examples == len(texts)
     assert scores == pytest.approx(mean.max(-1).tolist(), abs=1e-6)
+
+    # the decision threshold was chosen on validation, for the averaged distribution
+    validation = dataset["validation"]
+    gold = [LABELS[i] for i in validation["label"]]
+    dev_mean = sum(relation_probabilities(m, validation["text"])[0] for m in ensemble) / 2
+    scale, curve = tune_none_scale(dev_mean, gold, LABELS)
+    assert ensemble.none_scale == scale and ensemble.decision_threshold["tuned"] == curve[scale]
+    assert ensemble.decision_threshold["plain"] == curve[1.0] <= curve[scale]
+    predicted, scores, _ = predict_relation_labels(ensemble, texts)  # with its own none_scale
+    expected, expected_scores = labels_from_probabilities(mean, LABELS, none_scale=scale)
+    assert predicted == expected and scores == pytest.approx(expected_scores, abs=1e-6)
 
     store = RelationClassifierDataset(
         path=str(tmp_path / "student"), version=Version(None, "2026-01-01T00.00.00.000Z")
@@ -363,12 +395,15 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
     store.save(ensemble)
     saved = tmp_path / "student" / "2026-01-01T00.00.00.000Z" / "student"
     meta = json.loads((saved / ENSEMBLE_FILE).read_text())
-    assert meta == {"members": ["member-00", "member-01"], "labels": LABELS, "seeds": [1, 2]}
+    assert meta["members"] == ["member-00", "member-01"] and meta["seeds"] == [1, 2]
+    assert meta["labels"] == LABELS and meta["none_scale"] == scale
+    assert meta["decision_threshold"]["examples"] == len(gold)
     assert all((saved / name / "model.safetensors").is_file() for name in meta["members"])
     latest = RelationClassifierDataset(path=str(tmp_path / "student"), version=Version(None, None))
     assert latest.exists()
     reloaded = latest.load()
     assert isinstance(reloaded, RelationClassifierEnsemble) and len(reloaded) == 2
+    assert reloaded.none_scale == scale
     after, scores_after, _ = predict_relation_labels(reloaded, texts, batch_size=4)
     assert after == predicted and scores_after == pytest.approx(scores, abs=1e-5)
 
@@ -378,6 +413,9 @@ def test_an_ensemble_of_seeds_trains_saves_reloads_and_predicts_as_one(tmp_path)
         latest.load()
     (saved / ENSEMBLE_FILE).write_text(json.dumps({**meta, "members": ["member-00", "member-07"]}))
     with pytest.raises(DatasetError, match="member-07"):
+        latest.load()
+    (saved / ENSEMBLE_FILE).write_text(json.dumps({**meta, "none_scale": -1}))
+    with pytest.raises(DatasetError, match="none_scale must be a positive number"):
         latest.load()
     with pytest.raises(DatasetError, match="saves a .*RelationClassifier or .*Ensemble"):
         store.save("not a model")

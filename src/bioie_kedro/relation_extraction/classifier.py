@@ -290,6 +290,9 @@ class RelationClassifier:
     tokenizer: PreTrainedTokenizerBase
     settings: dict[str, Any]
     training_log: dict[str, Any] = field(default_factory=dict)
+    #: the decision threshold: ``none``'s probability is multiplied by it before the argmax
+    #: (:func:`labels_from_probabilities`); 1.0 unless tuned (:func:`tune_decision_threshold`)
+    none_scale: float = 1.0
 
     @property
     def labels(self) -> list[str]:
@@ -309,6 +312,7 @@ class RelationClassifier:
                     "markers": list(MARKERS),
                     "settings": self.settings,
                     "training_log": self.training_log,
+                    "none_scale": self.none_scale,
                 },
                 indent=2,
             )
@@ -333,12 +337,26 @@ class RelationClassifier:
             what="relation classifier",
             device=device,
         )
-        classifier = cls(model, tokenizer, meta["settings"], meta.get("training_log", {}))
+        classifier = cls(
+            model,
+            tokenizer,
+            meta["settings"],
+            meta.get("training_log", {}),
+            none_scale=_valid_none_scale(meta.get("none_scale", 1.0), Path(directory)),
+        )
         if classifier.labels != meta["labels"]:
             raise ValueError(
                 f"{Path(directory)}: config.json and {METADATA_FILE} disagree on the labels"
             )
         return classifier
+
+
+def _valid_none_scale(value: Any, where: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where}: none_scale must be a number, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{where}: none_scale must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _check_same_labels(members: Sequence[RelationClassifier]) -> list[str]:
@@ -368,6 +386,10 @@ class RelationClassifierEnsemble:
     """
 
     members: list[RelationClassifier]
+    #: the decision threshold on the averaged distribution (the members keep their own)
+    none_scale: float = 1.0
+    #: how ``none_scale`` was chosen (:func:`tune_decision_threshold`), if it was
+    decision_threshold: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.members = list(self.members)
@@ -395,6 +417,8 @@ class RelationClassifierEnsemble:
                     "members": names,
                     "labels": self.labels,
                     "seeds": [member.settings.get("seed") for member in self.members],
+                    "none_scale": self.none_scale,
+                    "decision_threshold": self.decision_threshold,
                 },
                 indent=2,
             )
@@ -418,7 +442,11 @@ class RelationClassifierEnsemble:
             if not isinstance(name, str) or not _MEMBER_NAME.fullmatch(name):
                 raise ValueError(f"{path}: member {name!r} is not a member folder name")
         members = [RelationClassifier.load(directory / name, device=device) for name in names]
-        ensemble = cls(members)
+        ensemble = cls(
+            members,
+            none_scale=_valid_none_scale(meta.get("none_scale", 1.0), path),
+            decision_threshold=meta.get("decision_threshold") or {},
+        )
         if ensemble.labels != meta.get("labels"):
             raise ValueError(f"{path}: the members' labels are not the listed {meta.get('labels')}")
         return ensemble
@@ -740,18 +768,14 @@ def relation_probabilities(
     return probabilities, stats
 
 
-def predict_relation_labels(
+def mean_relation_probabilities(
     classifier: RelationClassifier | RelationClassifierEnsemble | Sequence[RelationClassifier],
     texts: Sequence[str],
     *,
     batch_size: int = 64,
-) -> tuple[list[str], list[float], PredictionStats]:
-    """The most probable label of each marked text and its probability, batched by length.
-
-    Given several classifiers (an ensemble, e.g. one student per training seed) the label
-    distributions are averaged; every member must have the same labels in the same order.
-    Stats then count each text once and the time of all members.
-    """
+) -> tuple[Any, list[str], PredictionStats]:
+    """:func:`relation_probabilities` averaged over the members of an ensemble (or of one
+    classifier), with the common labels; stats count each text once and the time of all members."""
     members = [classifier] if isinstance(classifier, RelationClassifier) else list(classifier)
     if not members:
         raise ValueError("predict_relation_labels needs at least one classifier")
@@ -763,10 +787,32 @@ def predict_relation_labels(
         total = probabilities if total is None else total + probabilities
         stats.seconds += member_stats.seconds
         stats.encoding = member_stats.encoding
-    mean = total / len(members)
-    best = mean.argmax(-1)
-    predicted = [labels[int(i)] for i in best]
-    scores = [float(mean[row, i]) for row, i in enumerate(best)]
+    return total / len(members), labels, stats
+
+
+def predict_relation_labels(
+    classifier: RelationClassifier | RelationClassifierEnsemble | Sequence[RelationClassifier],
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    none_scale: float | None = None,
+) -> tuple[list[str], list[float], PredictionStats]:
+    """The most probable label of each marked text and its probability, batched by length.
+
+    Given several classifiers (an ensemble, e.g. one student per training seed) the label
+    distributions are averaged; every member must have the same labels in the same order.
+    Stats then count each text once and the time of all members. ``none_scale``: the decision
+    threshold (:func:`labels_from_probabilities`); by default the classifier's or ensemble's own
+    (1.0 for a plain list).
+    """
+    mean, labels, stats = mean_relation_probabilities(classifier, texts, batch_size=batch_size)
+    if none_scale is None:
+        none_scale = (
+            classifier.none_scale
+            if isinstance(classifier, RelationClassifier | RelationClassifierEnsemble)
+            else 1.0
+        )
+    predicted, scores = labels_from_probabilities(mean, labels, none_scale=none_scale)
     return predicted, scores, stats
 
 
@@ -826,6 +872,39 @@ def tune_none_scale(
         curve[float(scale)] = classification_scores(gold, predicted, negative=negative)[metric]
     best = max(curve.items(), key=lambda item: (item[1], -abs(math.log(item[0]))))
     return best[0], curve
+
+
+def tune_decision_threshold(
+    classifier: RelationClassifier | RelationClassifierEnsemble,
+    texts: Sequence[str],
+    gold: Sequence[str],
+    *,
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """Choose ``classifier.none_scale`` on held-out texts with ``gold`` labels (validation, never
+    test) by :func:`tune_none_scale` over positive micro-F1, set it, and return what was chosen
+    (also kept in the training log, or the ensemble's ``decision_threshold``)."""
+    mean, labels, _ = mean_relation_probabilities(classifier, texts, batch_size=batch_size)
+    scale, curve = tune_none_scale(mean, gold, labels)
+    report = {
+        "none_scale": scale,
+        "metric": "positive_micro_f1",
+        "examples": len(gold),
+        "plain": curve[1.0],
+        "tuned": curve[scale],
+    }
+    classifier.none_scale = scale
+    if isinstance(classifier, RelationClassifierEnsemble):
+        classifier.decision_threshold = report
+    else:
+        classifier.training_log["decision_threshold"] = report
+    logger.info(
+        "Decision threshold: none_scale %.3g, validation positive micro-F1 %.4f -> %.4f",
+        scale,
+        report["plain"],
+        report["tuned"],
+    )
+    return report
 
 
 def documents_with_predicted_relations(

@@ -267,6 +267,7 @@ def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path, ense
             f"data_root={tmp_path},annotator_url={server.url}"
             + (
                 f",synthetic_labels.student.ensemble_seeds={ensemble_seeds}"
+                ",synthetic_labels.student.tune_none_scale=true"
                 if ensemble_seeds
                 else ""
             ),
@@ -290,6 +291,10 @@ def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path, ense
     if ensemble_seeds:
         ensemble = json.loads((student / "bioie_relation_ensemble.json").read_text())
         assert ensemble["seeds"] == [1, 2]
+        # the decision threshold was chosen on the validation split
+        threshold = ensemble["decision_threshold"]
+        assert ensemble["none_scale"] == threshold["none_scale"] > 0
+        assert threshold["examples"] > 0 and threshold["tuned"] >= threshold["plain"]
         members = [student / name for name in ensemble["members"]]
         checkpoints = tmp_path / "06_models/synthetic_labels/checkpoints"
         assert sorted(p.name for p in checkpoints.iterdir()) == ["seed-1", "seed-2"]

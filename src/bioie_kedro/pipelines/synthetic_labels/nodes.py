@@ -31,6 +31,7 @@ from bioie_kedro.relation_extraction.classifier import (
     predict_relation_labels,
     train_relation_classifier,
     train_relation_ensemble,
+    tune_decision_threshold,
 )
 from bioie_kedro.relation_extraction.examples import (
     SPLITS,
@@ -303,22 +304,34 @@ def train_student(
     relation_dataset: DatasetDict, params: dict[str, Any]
 ) -> RelationClassifier | RelationClassifierEnsemble:
     """Fine-tune the student on ``train``, selecting on ``validation`` by positive macro-F1; with
-    ``student.ensemble_seeds``, one student per seed, returned as an ensemble."""
+    ``student.ensemble_seeds``, one student per seed, returned as an ensemble; with
+    ``student.tune_none_scale``, its decision threshold chosen on ``validation``."""
     settings = SyntheticLabelsParams.parse(params)
     if settings.student.ensemble_seeds:
-        return train_relation_ensemble(
+        student = train_relation_ensemble(
             relation_dataset,
             settings.student.settings(),
             settings.student.ensemble_seeds,
             output_dir=settings.trainer_output_dir,
             resume=settings.resume,
         )
-    return train_relation_classifier(
-        relation_dataset,
-        settings.student.settings(),
-        output_dir=settings.trainer_output_dir,
-        resume=settings.resume,
-    )
+    else:
+        student = train_relation_classifier(
+            relation_dataset,
+            settings.student.settings(),
+            output_dir=settings.trainer_output_dir,
+            resume=settings.resume,
+        )
+    if settings.student.tune_none_scale:
+        validation = relation_dataset["validation"]
+        names = validation.features["label"].names
+        tune_decision_threshold(
+            student,
+            validation["text"],
+            [names[i] for i in validation["label"]],
+            batch_size=settings.prediction_batch_size,
+        )
+    return student
 
 
 def _document_key(doc: Document) -> str:
@@ -353,7 +366,12 @@ def predict_relations(
     predicted, scores, stats = predict_relation_labels(
         student, test["text"], batch_size=settings.prediction_batch_size
     )
-    logger.info("Predicted %d test pairs, %.0f pairs/s", stats.examples, stats.examples_per_second)
+    logger.info(
+        "Predicted %d test pairs, %.0f pairs/s (none_scale %.3g)",
+        stats.examples,
+        stats.examples_per_second,
+        student.none_scale,
+    )
     return {
         key: documents_with_predicted_relations(docs, rows, predicted, scores=scores)
         for key, docs in _test_documents(documents, relation_dataset, settings).items()

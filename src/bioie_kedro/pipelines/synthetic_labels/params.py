@@ -166,6 +166,13 @@ class StudentParams(BaseModel):
         '(kedro splits --params at commas): "synthetic_labels.student.ensemble_seeds=42 43 44".',
     )
 
+    tune_none_scale: bool = Field(
+        False,
+        description="After training, choose on validation the factor on the none probability "
+        "that maximises positive micro-F1 (a decision threshold; class-weighted students "
+        "over-predict relations) and predict with it.",
+    )
+
     @field_validator("ensemble_seeds", mode="before")
     @classmethod
     def _seeds_from_text(cls, value: Any) -> Any:
@@ -183,7 +190,9 @@ class StudentParams(BaseModel):
         return value
 
     def settings(self) -> RelationTrainingSettings:
-        return RelationTrainingSettings(**self.model_dump(exclude={"ensemble_seeds"}))
+        return RelationTrainingSettings(
+            **self.model_dump(exclude={"ensemble_seeds", "tune_none_scale"})
+        )
 
 
 class EvaluationParams(BaseModel):
