@@ -66,7 +66,7 @@ class DirectoryArtifactDataset(AbstractVersionedDataset[Artifact, Artifact], Gen
         return (cls.MARKER, *cls.OTHER_MARKERS)
 
     def _has_marker(self, directory: Path) -> bool:
-        return _HasMarker(*self._markers())(str(directory))
+        return any((directory / marker).is_file() for marker in self._markers())
 
     def _artifact_name(self) -> str:
         def public(kind: type) -> str:
