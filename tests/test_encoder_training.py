@@ -66,6 +66,19 @@ def test_training_arguments_select_on_the_metric_with_matching_checkpoints(tmp_p
     assert (args.learning_rate, args.seed, args.data_seed) == (3e-5, 7, 7)
 
 
+def test_settings_with_a_checkpoint_limit_set_it_and_none_keeps_every_checkpoint(tmp_path):
+    from bioie_kedro.relation_extraction.classifier import RelationTrainingSettings
+
+    assert RelationTrainingSettings().save_total_limit == 2
+    every = selection_training_arguments(
+        RelationTrainingSettings(save_total_limit=None), output_dir=tmp_path, metric="m"
+    )
+    three = selection_training_arguments(
+        RelationTrainingSettings(save_total_limit=3), output_dir=tmp_path, metric="m"
+    )
+    assert every.save_total_limit is None and three.save_total_limit == 3
+
+
 def test_resume_takes_the_newest_checkpoint_only_when_asked(tmp_path):
     for step in (5, 40, 12):
         (tmp_path / f"checkpoint-{step}").mkdir()

@@ -36,7 +36,9 @@ def selection_training_arguments(
     ``seed`` and ``logging_steps``. Evaluation and checkpoints happen at the same points (each
     epoch, or every ``eval_steps`` steps) so that ``load_best_model_at_end`` can restore the
     checkpoint with the best ``metric`` (greater is better); ``keep_best=False`` keeps the final
-    weights instead. CPU when CUDA is absent; ``extra`` goes to ``TrainingArguments`` unchanged.
+    weights instead. ``settings.save_total_limit`` (when it has one; else 2: the best and the
+    newest) bounds the checkpoints kept. CPU when CUDA is absent; ``extra`` goes to
+    ``TrainingArguments`` unchanged.
     """
     import torch
     from transformers import TrainingArguments
@@ -59,7 +61,7 @@ def selection_training_arguments(
         load_best_model_at_end=keep_best,
         metric_for_best_model=metric,
         greater_is_better=True,
-        save_total_limit=2,
+        save_total_limit=getattr(settings, "save_total_limit", 2),
         seed=settings.seed,
         data_seed=settings.seed,
         logging_steps=settings.logging_steps,

@@ -237,6 +237,16 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
     # in fp32 both (a bf16 forward would differ in the third decimal)
     assert before == after and scores == pytest.approx(scores_after, abs=1e-5)
     assert set(after) <= set(LABELS) and stats.examples == len(texts)
+    # under bf16 autocast the probabilities move a little (so autocast is on) and stay close
+    import numpy as np
+
+    fp32_probabilities, _ = relation_probabilities(reloaded, texts)
+    bf16_probabilities, bf16_stats = relation_probabilities(reloaded, texts, bf16=True)
+    gap = np.abs(fp32_probabilities - bf16_probabilities).max()
+    assert 0 < gap < 0.05 and bf16_stats.examples == len(texts)
+    assert predict_relation_labels(reloaded, texts, bf16=True)[0] == [
+        LABELS[i] for i in bf16_probabilities.argmax(-1)
+    ]
 
     # a decision threshold travels with the model and is what prediction uses by default
     assert reloaded.none_scale == 1.0 and meta["none_scale"] == 1.0

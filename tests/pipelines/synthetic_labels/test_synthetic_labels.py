@@ -129,6 +129,19 @@ def test_parameters_of_every_environment_validate(env):
     if env == "paper":
         assert params.student.model_name_or_path.startswith("microsoft/BiomedNLP-BiomedBERT")
         assert params.spec().allows("Gene", "Gene", "binds_to")
+        assert params.prediction_bf16 == "auto"
+    elif env in {"local", "test"}:
+        assert params.prediction_bf16 is False
+
+
+@pytest.mark.parametrize("value", [True, False, "auto"])
+def test_prediction_precision_takes_true_false_or_auto_only(value):
+    base = {"corpus": "toy", "relation_specs": {"Chemical|Disease": ["causes"]}}
+    parsed = SyntheticLabelsParams.parse({**base, "prediction_bf16": value})
+    assert parsed.prediction_bf16 == value
+    assert SyntheticLabelsParams.parse(base).prediction_bf16 is False
+    with pytest.raises(ValueError, match="prediction_bf16"):
+        SyntheticLabelsParams.parse({**base, "prediction_bf16": "fast"})
 
 
 def test_the_pipelines_are_registered_on_request_and_import_cheaply():
@@ -268,6 +281,7 @@ def test_kedro_run_of_the_server_pipeline_in_the_test_environment(tmp_path, ense
             + (
                 f",synthetic_labels.student.ensemble_seeds={ensemble_seeds}"
                 ",synthetic_labels.student.tune_none_scale=true"
+                ",synthetic_labels.prediction_bf16=true"
                 if ensemble_seeds
                 else ""
             ),

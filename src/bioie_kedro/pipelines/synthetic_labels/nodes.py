@@ -330,6 +330,7 @@ def train_student(
             validation["text"],
             [names[i] for i in validation["label"]],
             batch_size=settings.prediction_batch_size,
+            bf16=settings.prediction_bf16,
         )
     return student
 
@@ -364,7 +365,10 @@ def predict_relations(
     test = relation_dataset["test"]
     rows = test.to_list()
     predicted, scores, stats = predict_relation_labels(
-        student, test["text"], batch_size=settings.prediction_batch_size
+        student,
+        test["text"],
+        batch_size=settings.prediction_batch_size,
+        bf16=settings.prediction_bf16,
     )
     logger.info(
         "Predicted %d test pairs, %.0f pairs/s (none_scale %.3g)",

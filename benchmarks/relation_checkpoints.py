@@ -1,0 +1,283 @@
+"""Score every checkpoint of ``relation_student.py`` runs and compare ways to pick or combine them:
+
+    python benchmarks/relation_student.py --corpus ddi --entity-text type --output /tmp/ddi_s42 \
+        --settings '{"seed": 42, "save_total_limit": null, ...}'      # keeps every checkpoint
+    python benchmarks/relation_checkpoints.py --corpus ddi --entity-text type \
+        --runs /tmp/ddi_s42 /tmp/ddi_s43 --output /tmp/ddi_checkpoints
+
+Each run is a ``relation_student.py`` output directory trained with ``"save_total_limit": null``
+(every epoch's checkpoint kept). For every checkpoint the label distributions of the run's own
+selection split (rebuilt from the seed and fraction in its ``result.json``) and of the test set
+are computed once and cached in ``<run>/checkpoint_probabilities/`` (``.npz``). The rules, each
+chosen on the selection split or fixed in advance, never on test:
+
+* ``best_dev_macro``: the checkpoint with the best dev positive macro-F1 (the training rule);
+* ``best_dev_micro``: the one with the best dev positive micro-F1 (the reported metric);
+* ``last``: the final checkpoint;
+* ``snapshot_last_k``: the distributions of the last ``k`` checkpoints averaged (a snapshot
+  ensemble: one training run, ``k`` models at prediction);
+* ``weights_last_k``: the weights of the last ``k`` checkpoints averaged (one model);
+
+and, over several runs, the same rule's distributions averaged over the runs (an ensemble of
+seeds). Per-checkpoint test scores are printed as a diagnostic only. Prints one JSON object and
+writes it to ``<output>/result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+from relation_student import CORPORA, machine, score_predictions, splits
+
+from bioie_kedro.relation_extraction.classifier import (
+    RelationClassifier,
+    classification_scores,
+    relation_probabilities,
+)
+
+CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+CACHE = "checkpoint_probabilities"
+
+
+def checkpoints(run: Path) -> list[Path]:
+    """The run's checkpoint directories, by training step."""
+    found = [
+        (int(m.group(1)), p)
+        for p in (run / "checkpoints").iterdir()
+        if p.is_dir() and (m := CHECKPOINT.fullmatch(p.name))
+    ]
+    return [p for _, p in sorted(found)]
+
+
+def load_weights(classifier: RelationClassifier, files: list[Path]) -> None:
+    """Load one checkpoint's weights into ``classifier.model``, or the mean of several."""
+    from safetensors.torch import load_file
+
+    total = None
+    for file in files:
+        state = load_file(str(file))
+        if total is None:
+            total = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
+        else:
+            for k, v in state.items():
+                if v.is_floating_point():
+                    total[k] += v.double()
+    model_state = classifier.model.state_dict()
+    averaged = {
+        k: (v / len(files)).to(model_state[k].dtype) if v.is_floating_point() else v
+        for k, v in total.items()
+    }
+    missing, unexpected = classifier.model.load_state_dict(averaged, strict=False)
+    # tied or buffer entries the Trainer leaves out are fine; a missing weight is not
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ValueError(f"{files[0]}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
+def distributions(
+    classifier: RelationClassifier,
+    files: list[Path],
+    cache: Path,
+    texts: dict[str, list[str]],
+    batch_size: int,
+    bf16: bool,
+) -> dict[str, np.ndarray]:
+    """Dev and test distributions of the weights in ``files`` (averaged when several), cached."""
+    if cache.exists():
+        with np.load(cache) as stored:
+            if all(stored[split].shape[0] == len(texts[split]) for split in texts):
+                return {split: stored[split] for split in texts}
+    load_weights(classifier, files)
+    out = {}
+    for split, split_texts in texts.items():
+        out[split], _ = relation_probabilities(
+            classifier, split_texts, batch_size=batch_size, bf16=bf16
+        )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".partial.npz")
+    np.savez(partial, **out)
+    partial.replace(cache)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
+    parser.add_argument(
+        "--corpora",
+        type=Path,
+        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
+    )
+    parser.add_argument("--runs", type=Path, nargs="+", required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
+    parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--last", type=int, nargs="+", default=[2, 3], help="k of the snapshot / weight rules"
+    )
+    parser.add_argument(
+        "--bf16", action="store_true", help="predict under bf16 autocast (as training evaluates)"
+    )
+    parser.add_argument(
+        "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
+    )
+    args = parser.parse_args()
+
+    trained = {}
+    for run in args.runs:
+        result = json.loads((run / "result.json").read_text())
+        wanted = (args.corpus, args.entity_text, args.same_text_pairs)
+        had = (result["corpus"], result["entity_text"], result.get("same_text_pairs", "keep"))
+        if had != wanted:
+            parser.error(f"{run}: trained with {had}, not {wanted}")
+        if len(checkpoints(run)) < 2:
+            parser.error(f"{run}: fewer than two checkpoints (train with save_total_limit null)")
+        trained[run] = result
+    dev_splits = {
+        json.dumps([r.get("train_on_dev", False), r["dev_split"]], sort_keys=True)
+        for r in trained.values()
+    }
+    if len(dev_splits) > 1:
+        parser.error(f"the runs were selected on different dev splits: {sorted(dev_splits)}")
+    train_on_dev, dev_split = json.loads(dev_splits.pop())
+    _, (dev_rows, _), (test_rows, test_counts) = splits(
+        args.corpus,
+        args.corpora,
+        limit=args.limit_documents,
+        entity_text=args.entity_text,
+        same_text_pairs=args.same_text_pairs,
+        train_on_dev=train_on_dev,
+        dev_fraction=dev_split["fraction"],
+        seed=dev_split["seed"],
+    )
+    texts = {"dev": [r["text"] for r in dev_rows], "test": [r["text"] for r in test_rows]}
+    gold = {"dev": [r["label"] for r in dev_rows], "test": [r["label"] for r in test_rows]}
+    unreachable = test_counts["gold_relations_unreachable"]
+    suffix = "-bf16" if args.bf16 else ""
+
+    def test_score(probabilities: np.ndarray, labels: list[str]) -> dict[str, object]:
+        predicted = [labels[i] for i in probabilities.argmax(-1)]
+        return score_predictions(gold["test"], predicted, unreachable)
+
+    def dev_scores(probabilities: np.ndarray, labels: list[str]) -> dict[str, float]:
+        predicted = [labels[i] for i in probabilities.argmax(-1)]
+        scores = classification_scores(gold["dev"], predicted)
+        return {k: round(scores[k], 4) for k in ("positive_macro_f1", "positive_micro_f1")}
+
+    started = time.perf_counter()
+    per_run, rules_by_run, labels = [], [], None
+    for run in args.runs:
+        classifier = RelationClassifier.load(run / "final")
+        if labels is None:
+            labels = classifier.labels
+        elif classifier.labels != labels:
+            parser.error(f"{run}: labels {classifier.labels}, not {labels}")
+        weight_files = [c / "model.safetensors" for c in checkpoints(run)]
+        cache = run / CACHE
+        each = [
+            distributions(
+                classifier,
+                [f],
+                cache / f"{f.parent.name}{suffix}.npz",
+                texts,
+                args.batch_size,
+                args.bf16,
+            )
+            for f in weight_files
+        ]
+        diagnostics = [
+            {
+                "checkpoint": f.parent.name,
+                "dev": dev_scores(d["dev"], labels),
+                "test_positive_micro_f1 (diagnostic)": test_score(d["test"], labels)[
+                    "positive_micro_f1"
+                ],
+            }
+            for f, d in zip(weight_files, each, strict=True)
+        ]
+        macro = max(range(len(each)), key=lambda i: diagnostics[i]["dev"]["positive_macro_f1"])
+        micro = max(range(len(each)), key=lambda i: diagnostics[i]["dev"]["positive_micro_f1"])
+        rules = {
+            "best_dev_macro": each[macro],
+            "best_dev_micro": each[micro],
+            "last": each[-1],
+        }
+        for k in args.last:
+            if k > len(each):
+                continue
+            rules[f"snapshot_last_{k}"] = {
+                split: np.mean([d[split] for d in each[-k:]], axis=0) for split in texts
+            }
+            rules[f"weights_last_{k}"] = distributions(
+                classifier,
+                weight_files[-k:],
+                cache / f"weights-last-{k}-{weight_files[-1].parent.name}{suffix}.npz",
+                texts,
+                args.batch_size,
+                args.bf16,
+            )
+        rules_by_run.append(rules)
+        per_run.append(
+            {
+                "run": str(run),
+                "seed": trained[run]["settings"]["seed"],
+                "checkpoints": diagnostics,
+                "rules": {
+                    name: {
+                        "dev": dev_scores(d["dev"], labels),
+                        "test": test_score(d["test"], labels),
+                    }
+                    for name, d in rules.items()
+                },
+            }
+        )
+    names = [n for n in rules_by_run[0] if all(n in r for r in rules_by_run)]
+    ensembles = {}
+    if len(args.runs) > 1:
+        for name in names:
+            mean = {
+                split: np.mean([r[name][split] for r in rules_by_run], axis=0) for split in texts
+            }
+            ensembles[name] = {
+                "dev": dev_scores(mean["dev"], labels),
+                "test": test_score(mean["test"], labels),
+            }
+    summary = {
+        name: {
+            "runs_test_positive_micro_f1": [
+                r["rules"][name]["test"]["positive_micro_f1"] for r in per_run
+            ],
+            "mean": round(
+                float(np.mean([r["rules"][name]["test"]["positive_micro_f1"] for r in per_run])), 4
+            ),
+            "ensemble": ensembles.get(name, {}).get("test", {}).get("positive_micro_f1"),
+        }
+        for name in names
+    }
+    result = {
+        "corpus": args.corpus,
+        "entity_text": args.entity_text,
+        "same_text_pairs": args.same_text_pairs,
+        "limit_documents": args.limit_documents,
+        "bf16": args.bf16,
+        "summary_test_positive_micro_f1": summary,
+        "runs": per_run,
+        "ensembles": ensembles,
+        "dev_split": {"train_on_dev": train_on_dev, **dev_split, "examples": len(dev_rows)},
+        "test_examples": len(test_rows),
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "result.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
