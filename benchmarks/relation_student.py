@@ -286,7 +286,9 @@ def main() -> None:
             for key in (
                 "train_seconds",
                 "global_steps",
+                "selection_metric",
                 "best_validation_positive_macro_f1",
+                "best_validation_positive_micro_f1",
                 "validation_history",
                 "class_weights",
             )

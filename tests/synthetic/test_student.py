@@ -203,6 +203,9 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
     assert log["global_steps"] == 3 and log["bf16"] is bf16
     assert log["validation_history"] and "positive_macro_f1" in log["validation_history"][0]
     assert log["best_validation_positive_macro_f1"] is not None
+    assert log["selection_metric"] == "positive_macro_f1"
+    assert log["best_validation_metric"] == log["best_validation_positive_macro_f1"]
+    assert log["best_validation_positive_micro_f1"] is not None
     assert log["class_weights"] == {"none": 1.0, "causes": 1.0, "treats": 1.0}
     assert student.labels == LABELS
     assert student.model.get_input_embeddings().num_embeddings == len(student.tokenizer)
@@ -285,6 +288,44 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
         Relation("R1", "causes", "T1", "T2", attributes={"score": "0.9000"})
     ]
     assert documents_with_predicted_relations([doc], rows, ["none", "none"])[0].relations == []
+
+
+@pytest.mark.parametrize("metric", ["positive_macro_f1", "positive_micro_f1"])
+def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kept(tmp_path, metric):
+    from bioie_kedro.relation_extraction.classifier import train_relation_classifier
+
+    settings = RelationTrainingSettings(
+        learning_rate=5e-4,
+        per_device_train_batch_size=4,
+        max_steps=4,
+        eval_strategy="steps",
+        eval_steps=1,
+        max_length=32,
+        logging_steps=1,
+        early_stopping_patience=10,
+        selection_metric=metric,
+        save_total_limit=None,
+    )
+    student = train_relation_classifier(
+        tiny_dataset(), settings, output_dir=tmp_path / "checkpoints"
+    )
+    log = student.training_log
+    history = log["validation_history"]
+    assert [e["step"] for e in history] == [1, 2, 3, 4]
+    # every evaluation's checkpoint stays (save_total_limit None)
+    kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*"))
+    assert kept == [f"checkpoint-{n}" for n in (1, 2, 3, 4)]
+    assert log["selection_metric"] == metric
+    assert log["best_validation_metric"] == max(e[metric] for e in history)
+    chosen = next(e for e in history if e[metric] == log["best_validation_metric"])
+    assert log["best_validation_positive_macro_f1"] == chosen["positive_macro_f1"]
+    assert log["best_validation_positive_micro_f1"] == chosen["positive_micro_f1"]
+    with pytest.raises(ValueError, match="selection_metric"):
+        train_relation_classifier(
+            tiny_dataset(),
+            RelationTrainingSettings(selection_metric="accuracy"),
+            output_dir=tmp_path / "other",
+        )
 
 
 def test_the_entity_start_head_reads_the_two_start_markers(tokenizer):

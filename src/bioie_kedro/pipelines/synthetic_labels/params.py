@@ -136,7 +136,12 @@ class StudentParams(BaseModel):
     gradient_accumulation_steps: int = 1
     seed: int = 42
     early_stopping_patience: int = Field(
-        3, description="Evaluations without a validation macro-F1 gain before stopping."
+        3, description="Evaluations without a gain in the selection metric before stopping."
+    )
+    selection_metric: Literal["positive_macro_f1", "positive_micro_f1"] = Field(
+        "positive_macro_f1",
+        description="The validation score that picks the checkpoint kept (none excluded): macro "
+        "(every relation type counts the same) or micro (the score DDI and ChemProt report).",
     )
     eval_strategy: Literal["epoch", "steps"] = "epoch"
     eval_steps: int | None = None
