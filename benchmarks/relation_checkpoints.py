@@ -27,56 +27,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 from relation_student import CORPORA, machine, score_predictions, splits
 
+from bioie_kedro.encoder_training import average_checkpoint_weights, checkpoints_by_step
 from bioie_kedro.relation_extraction.classifier import (
     RelationClassifier,
     classification_scores,
     relation_probabilities,
 )
 
-CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 CACHE = "checkpoint_probabilities"
-
-
-def checkpoints(run: Path) -> list[Path]:
-    """The run's checkpoint directories, by training step."""
-    found = [
-        (int(m.group(1)), p)
-        for p in (run / "checkpoints").iterdir()
-        if p.is_dir() and (m := CHECKPOINT.fullmatch(p.name))
-    ]
-    return [p for _, p in sorted(found)]
-
-
-def load_weights(classifier: RelationClassifier, files: list[Path]) -> None:
-    """Load one checkpoint's weights into ``classifier.model``, or the mean of several."""
-    from safetensors.torch import load_file
-
-    total = None
-    for file in files:
-        state = load_file(str(file))
-        if total is None:
-            total = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
-        else:
-            for k, v in state.items():
-                if v.is_floating_point():
-                    total[k] += v.double()
-    model_state = classifier.model.state_dict()
-    averaged = {
-        k: (v / len(files)).to(model_state[k].dtype) if v.is_floating_point() else v
-        for k, v in total.items()
-    }
-    missing, unexpected = classifier.model.load_state_dict(averaged, strict=False)
-    # tied or buffer entries the Trainer leaves out are fine; a missing weight is not
-    missing = [k for k in missing if not k.endswith("position_ids")]
-    if missing or unexpected:
-        raise ValueError(f"{files[0]}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
 def distributions(
@@ -92,7 +56,7 @@ def distributions(
         with np.load(cache) as stored:
             if all(stored[split].shape[0] == len(texts[split]) for split in texts):
                 return {split: stored[split] for split in texts}
-    load_weights(classifier, files)
+    average_checkpoint_weights(classifier.model, [file.parent for file in files])
     out = {}
     for split, split_texts in texts.items():
         out[split], _ = relation_probabilities(
@@ -136,7 +100,7 @@ def main() -> None:
         had = (result["corpus"], result["entity_text"], result.get("same_text_pairs", "keep"))
         if had != wanted:
             parser.error(f"{run}: trained with {had}, not {wanted}")
-        if len(checkpoints(run)) < 2:
+        if len(checkpoints_by_step(run / "checkpoints")) < 2:
             parser.error(f"{run}: fewer than two checkpoints (train with save_total_limit null)")
         trained[run] = result
     dev_splits = {
@@ -178,7 +142,7 @@ def main() -> None:
             labels = classifier.labels
         elif classifier.labels != labels:
             parser.error(f"{run}: labels {classifier.labels}, not {labels}")
-        weight_files = [c / "model.safetensors" for c in checkpoints(run)]
+        weight_files = [c / "model.safetensors" for c in checkpoints_by_step(run / "checkpoints")]
         cache = run / CACHE
         each = [
             distributions(

@@ -158,6 +158,61 @@ def train_resumable(
     )
 
 
+def checkpoints_by_step(output_dir: str | Path) -> list[Path]:
+    """The ``checkpoint-<step>`` directories of a Trainer output directory, oldest first."""
+    directory = Path(output_dir)
+    if not directory.is_dir():
+        return []
+    found = [
+        (int(p.name.rpartition("-")[2]), p)
+        for p in directory.glob("checkpoint-*")
+        if p.is_dir() and p.name.rpartition("-")[2].isdigit()
+    ]
+    return [p for _, p in sorted(found)]
+
+
+def average_checkpoint_weights(model: Any, checkpoints: list[Path]) -> None:
+    """Load the mean of the checkpoints' weights (``model.safetensors``) into ``model``.
+
+    Averaging the weights of the last few checkpoints of one fine-tuning run (Izmailov et al.
+    2018, "stochastic weight averaging"; Wortsman et al. 2022, "model soups") gives one model
+    that is usually better than any single checkpoint. Floating-point tensors are averaged in
+    float64 and cast back; others (integer buffers) come from the last checkpoint. Every
+    checkpoint must hold exactly the model's parameters: a missing or extra name is an error
+    naming the checkpoint.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    if not checkpoints:
+        raise ValueError("average_checkpoint_weights needs at least one checkpoint")
+    expected = model.state_dict()
+    total: dict[str, Any] = {}
+    for checkpoint in checkpoints:
+        file = Path(checkpoint) / "model.safetensors"
+        if not file.is_file():
+            raise FileNotFoundError(f"{checkpoint}: no model.safetensors to average")
+        state = load_file(str(file))
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected))
+        if missing or extra:
+            raise ValueError(
+                f"{file}: not this model's weights (missing {missing[:3]}, extra {extra[:3]})"
+            )
+        for name, tensor in state.items():
+            if tensor.is_floating_point():
+                total[name] = total.get(name, 0) + tensor.to(torch.float64)
+            else:
+                total[name] = tensor
+    averaged = {
+        name: (value / len(checkpoints)).to(expected[name].dtype)
+        if expected[name].is_floating_point()
+        else value
+        for name, value in total.items()
+    }
+    model.load_state_dict(averaged)
+
+
 def load_encoder_directory(
     directory: str | Path,
     model_class: Any,

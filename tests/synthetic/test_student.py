@@ -328,6 +328,87 @@ def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kep
         )
 
 
+@pytest.mark.parametrize("limit", [2, None])
+def test_the_final_student_can_be_the_mean_of_its_last_checkpoints(tmp_path, limit):
+    import torch
+    from safetensors.torch import load_file
+
+    from bioie_kedro.relation_extraction.classifier import (
+        relation_probabilities,
+        train_relation_classifier,
+    )
+
+    settings = RelationTrainingSettings(
+        learning_rate=5e-4,
+        per_device_train_batch_size=4,
+        max_steps=4,
+        eval_strategy="steps",
+        eval_steps=1,
+        max_length=32,
+        logging_steps=1,
+        early_stopping_patience=10,
+        average_last_checkpoints=3,
+        save_total_limit=limit,
+    )
+    dataset = tiny_dataset()
+    student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
+    report = student.training_log["weight_average"]
+    assert report["checkpoints"] == ["checkpoint-2", "checkpoint-3", "checkpoint-4"]
+    # the checkpoints averaged were kept even under a limit of 2
+    states = [
+        load_file(str(tmp_path / "checkpoints" / n / "model.safetensors"))
+        for n in report["checkpoints"]
+    ]
+    weights = student.model.state_dict()
+    for name in ("classifier.weight", "encoder.embeddings.word_embeddings.weight"):
+        mean = sum(state[name].double() for state in states) / 3
+        assert torch.allclose(weights[name].double(), mean, atol=1e-6)
+        assert not torch.allclose(states[0][name], states[-1][name])  # the steps moved it
+    # the averaged model is the one that predicts and was scored on validation
+    from bioie_kedro.relation_extraction.classifier import classification_scores
+
+    probabilities, _ = relation_probabilities(student, dataset["validation"]["text"])
+    gold = [LABELS[i] for i in dataset["validation"]["label"]]
+    predicted = [LABELS[i] for i in probabilities.argmax(-1)]
+    assert classification_scores(gold, predicted)["positive_micro_f1"] == pytest.approx(
+        report["validation_positive_micro_f1"]
+    )
+    with pytest.raises(ValueError, match="average_last_checkpoints"):
+        train_relation_classifier(
+            dataset,
+            RelationTrainingSettings(average_last_checkpoints=-1),
+            output_dir=tmp_path / "other",
+        )
+
+
+def test_checkpoint_weights_average_and_a_foreign_checkpoint_is_refused(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from bioie_kedro.encoder_training import average_checkpoint_weights, checkpoints_by_step
+
+    model = torch.nn.Linear(2, 1)
+    for step, value in ((10, 1.0), (2, 3.0), (7, 5.0)):
+        directory = tmp_path / f"checkpoint-{step}"
+        directory.mkdir()
+        save_file(
+            {"weight": torch.full((1, 2), value), "bias": torch.full((1,), value)},
+            str(directory / "model.safetensors"),
+        )
+    (tmp_path / "checkpoint-x").mkdir()
+    found = checkpoints_by_step(tmp_path)
+    assert [p.name for p in found] == ["checkpoint-2", "checkpoint-7", "checkpoint-10"]
+    average_checkpoint_weights(model, found[-2:])
+    assert model.weight.tolist() == [[3.0, 3.0]] and model.bias.tolist() == [3.0]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    save_file({"weight": torch.zeros(1, 2)}, str(foreign / "model.safetensors"))
+    with pytest.raises(ValueError, match="foreign.*missing \\['bias'\\]"):
+        average_checkpoint_weights(model, [found[0], foreign])
+    with pytest.raises(FileNotFoundError, match="checkpoint-x"):
+        average_checkpoint_weights(model, [tmp_path / "checkpoint-x"])
+
+
 def test_the_entity_start_head_reads_the_two_start_markers(tokenizer):
     import torch
     from transformers import AutoModel

@@ -143,6 +143,12 @@ class StudentParams(BaseModel):
         description="The validation score that picks the checkpoint kept (none excluded): macro "
         "(every relation type counts the same) or micro (the score DDI and ChemProt report).",
     )
+    average_last_checkpoints: int = Field(
+        0,
+        ge=0,
+        description="2 or more: the final student is the mean of the weights of the last this-many "
+        "checkpoints (one per evaluation), not the selected one; 0: the selected checkpoint.",
+    )
     eval_strategy: Literal["epoch", "steps"] = "epoch"
     eval_steps: int | None = None
     logging_steps: int = 50
@@ -248,8 +254,8 @@ class SyntheticLabelsParams(BaseModel):
     prediction_bf16: bool | Literal["auto"] = Field(
         False,
         description="Predict (and tune the decision threshold) under bf16 autocast: true, false "
-        "or auto (a CUDA GPU with bf16 or a CPU with AVX512-BF16 / AMX). About twice as fast on "
-        "this project's CPU; false keeps fp32 probabilities.",
+        "or auto (a CUDA GPU with bf16 or a CPU with AVX512-BF16 / AMX). 2.9x faster on this "
+        "project's CPU (DDI: 1 label of 5,334 changed); false keeps fp32 probabilities.",
     )
     evaluation: EvaluationParams = Field(default_factory=EvaluationParams)
 
