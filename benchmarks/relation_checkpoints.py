@@ -18,6 +18,10 @@ chosen on the selection split or fixed in advance, never on test:
   ensemble: one training run, ``k`` models at prediction);
 * ``weights_last_k``: the weights of the last ``k`` checkpoints averaged (one model);
 
+``--from-epoch`` and ``--every`` choose which checkpoints take part (e.g. ``--every 2`` keeps the
+epoch ends of a run checkpointed every half epoch); the caches are per checkpoint, so runs scored
+with different choices share them.
+
 and, over several runs, the same rule's distributions averaged over the runs (an ensemble of
 seeds). Per-checkpoint test scores are printed as a diagnostic only. Prints one JSON object and
 writes it to ``<output>/result.json``.
@@ -31,7 +35,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from relation_student import CORPORA, machine, score_predictions, splits
+from relation_student import (
+    add_corpus_arguments,
+    machine,
+    score_predictions,
+    splits,
+    write_result,
+)
 
 from bioie_kedro.encoder_training import average_checkpoint_weights, checkpoints_by_step
 from bioie_kedro.relation_extraction.classifier import (
@@ -69,27 +79,44 @@ def distributions(
     return out
 
 
+def checkpoint_epoch(checkpoint: Path) -> float:
+    """The epoch at which ``checkpoint`` was saved, from its ``trainer_state.json``."""
+    return float(json.loads((checkpoint / "trainer_state.json").read_text())["epoch"])
+
+
+def chosen_checkpoints(directory: Path, from_epoch: float = 0.0, every: int = 1) -> list[Path]:
+    """The checkpoints of ``directory`` in step order, those saved before ``from_epoch`` left out,
+    then every ``every``-th one counted back from the last (which is always kept)."""
+    if every < 1:
+        raise ValueError(f"every must be at least 1, not {every}")
+    kept = [c for c in checkpoints_by_step(directory) if checkpoint_epoch(c) >= from_epoch - 1e-6]
+    return kept[::-1][::every][::-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
-    parser.add_argument(
-        "--corpora",
-        type=Path,
-        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
-    )
+    add_corpus_arguments(parser)
     parser.add_argument("--runs", type=Path, nargs="+", required=True)
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
-    parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
         "--last", type=int, nargs="+", default=[2, 3], help="k of the snapshot / weight rules"
     )
     parser.add_argument(
-        "--bf16", action="store_true", help="predict under bf16 autocast (as training evaluates)"
+        "--from-epoch",
+        type=float,
+        default=0.0,
+        help="only the checkpoints saved at this epoch or later (from their trainer_state.json)",
     )
     parser.add_argument(
-        "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
+        "--every",
+        type=int,
+        default=1,
+        help="every n-th checkpoint counted back from the last (2 with half-epoch checkpoints: "
+        "the epoch ends)",
+    )
+    parser.add_argument(
+        "--bf16", action="store_true", help="predict under bf16 autocast (as training evaluates)"
     )
     args = parser.parse_args()
 
@@ -142,7 +169,13 @@ def main() -> None:
             labels = classifier.labels
         elif classifier.labels != labels:
             parser.error(f"{run}: labels {classifier.labels}, not {labels}")
-        weight_files = [c / "model.safetensors" for c in checkpoints_by_step(run / "checkpoints")]
+        checkpoints = chosen_checkpoints(run / "checkpoints", args.from_epoch, args.every)
+        if len(checkpoints) < max(2, *args.last):
+            parser.error(
+                f"{run}: {len(checkpoints)} checkpoints chosen (--from-epoch {args.from_epoch}, "
+                f"--every {args.every}); the rules need {max(2, *args.last)}"
+            )
+        weight_files = [c / "model.safetensors" for c in checkpoints]
         cache = run / CACHE
         each = [
             distributions(
@@ -181,7 +214,12 @@ def main() -> None:
             rules[f"weights_last_{k}"] = distributions(
                 classifier,
                 weight_files[-k:],
-                cache / f"weights-last-{k}-{weight_files[-1].parent.name}{suffix}.npz",
+                cache
+                / (
+                    "weights-"
+                    + "+".join(f.parent.name.removeprefix("checkpoint-") for f in weight_files[-k:])
+                    + f"{suffix}.npz"
+                ),
                 texts,
                 args.batch_size,
                 args.bf16,
@@ -230,6 +268,8 @@ def main() -> None:
         "same_text_pairs": args.same_text_pairs,
         "limit_documents": args.limit_documents,
         "bf16": args.bf16,
+        "from_epoch": args.from_epoch,
+        "every": args.every,
         "summary_test_positive_micro_f1": summary,
         "runs": per_run,
         "ensembles": ensembles,
@@ -238,9 +278,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "result.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

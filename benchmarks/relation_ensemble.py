@@ -22,7 +22,13 @@ import argparse
 import json
 from pathlib import Path
 
-from relation_student import CORPORA, machine, score_predictions, splits
+from relation_student import (
+    add_corpus_arguments,
+    machine,
+    score_predictions,
+    splits,
+    write_result,
+)
 
 from bioie_kedro.relation_extraction.classifier import (
     RelationClassifier,
@@ -34,24 +40,14 @@ from bioie_kedro.relation_extraction.classifier import (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
-    parser.add_argument(
-        "--corpora",
-        type=Path,
-        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
-    )
+    add_corpus_arguments(parser)
     parser.add_argument("--members", type=Path, nargs="+", required=True)
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
-    parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
         "--tune-none-scale",
         action="store_true",
         help="also score test with the none-probability scale chosen on each member's dev split",
-    )
-    parser.add_argument(
-        "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
     )
     args = parser.parse_args()
 
@@ -157,9 +153,7 @@ def main() -> None:
         "dev_split": {"train_on_dev": train_on_dev, **dev_split, "examples": len(dev_rows)},
         "machine": machine(),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "result.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

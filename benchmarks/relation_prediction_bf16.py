@@ -14,12 +14,17 @@ test positive micro-F1 under each. Prints one JSON object and writes ``<output>/
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from statistics import median
 
 import numpy as np
-from relation_student import CORPORA, machine, score_predictions, splits
+from relation_student import (
+    add_corpus_arguments,
+    machine,
+    score_predictions,
+    splits,
+    write_result,
+)
 
 from bioie_kedro.encoder_training import bf16_supported
 from bioie_kedro.relation_extraction.classifier import RelationClassifier, relation_probabilities
@@ -27,21 +32,11 @@ from bioie_kedro.relation_extraction.classifier import RelationClassifier, relat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
-    parser.add_argument(
-        "--corpora",
-        type=Path,
-        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
-    )
+    add_corpus_arguments(parser)
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--entity-text", choices=("keep", "type"), default="keep")
-    parser.add_argument("--same-text-pairs", choices=("keep", "skip"), default="keep")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument(
-        "--limit-documents", type=int, default=None, help="smoke runs only: the first N documents"
-    )
     args = parser.parse_args()
 
     _, _, (rows, counts) = splits(
@@ -86,9 +81,7 @@ def main() -> None:
         "test_positive_micro_f1": {name: s["positive_micro_f1"] for name, s in scores.items()},
         "machine": machine(),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "result.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

@@ -192,33 +192,18 @@ def machine() -> dict[str, object]:
     return info
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_corpus_arguments(parser: argparse.ArgumentParser, *, examples: bool = True) -> None:
+    """The options every relation benchmark shares: ``--corpus`` and ``--corpora``; with
+    ``examples`` also how the examples are built (``--entity-text``, ``--same-text-pairs``) and
+    ``--limit-documents``, so that a script scoring a trained run rebuilds its examples exactly."""
     parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
     parser.add_argument(
         "--corpora",
         type=Path,
         default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
     )
-    parser.add_argument(
-        "--output", type=Path, required=True, help="checkpoints, final model, result.json"
-    )
-    parser.add_argument(
-        "--settings", default="{}", help="JSON overrides of RelationTrainingSettings"
-    )
-    parser.add_argument(
-        "--dev-fraction",
-        type=float,
-        default=0.1,
-        help="DDI (and ChemProt with --train-on-dev): training documents held out for selection",
-    )
-    parser.add_argument(
-        "--train-on-dev",
-        action="store_true",
-        help="ChemProt: add the development documents to the training pool and hold out "
-        "--dev-fraction of the pooled documents for selection, as for DDI (test untouched)",
-    )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the DDI dev split")
+    if not examples:
+        return
     parser.add_argument(
         "--entity-text",
         choices=("keep", "type"),
@@ -238,6 +223,38 @@ def main() -> None:
         default=None,
         help="smoke runs only: the first N documents of every split",
     )
+
+
+def write_result(output: Path, result: dict[str, object]) -> None:
+    """Write ``<output>/result.json`` and print the same JSON."""
+    output.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (output / "result.json").write_text(text)
+    print(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_corpus_arguments(parser)
+    parser.add_argument(
+        "--output", type=Path, required=True, help="checkpoints, final model, result.json"
+    )
+    parser.add_argument(
+        "--settings", default="{}", help="JSON overrides of RelationTrainingSettings"
+    )
+    parser.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=0.1,
+        help="DDI (and ChemProt with --train-on-dev): training documents held out for selection",
+    )
+    parser.add_argument(
+        "--train-on-dev",
+        action="store_true",
+        help="ChemProt: add the development documents to the training pool and hold out "
+        "--dev-fraction of the pooled documents for selection, as for DDI (test untouched)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the DDI dev split")
     args = parser.parse_args()
 
     if args.train_on_dev and "dev" not in CORPORA[args.corpus]["splits"]:
@@ -299,9 +316,7 @@ def main() -> None:
         },
         "machine": machine(),
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "result.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from relation_student import CORPORA, examples
+from relation_student import CORPORA, add_corpus_arguments, examples
 
 from bioie_kedro.relation_extraction import RelationSpec
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=sorted(CORPORA), default="ddi")
-    parser.add_argument(
-        "--corpora",
-        type=Path,
-        default=Path(__file__).resolve().parents[1].parent / "shared" / "data",
-    )
+    add_corpus_arguments(parser, examples=False)
     args = parser.parse_args()
     spec = RelationSpec.from_mapping(CORPORA[args.corpus]["spec"])
     result = {}
