@@ -290,11 +290,9 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
     assert documents_with_predicted_relations([doc], rows, ["none", "none"])[0].relations == []
 
 
-@pytest.mark.parametrize("metric", ["positive_macro_f1", "positive_micro_f1"])
-def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kept(tmp_path, metric):
-    from bioie_kedro.relation_extraction.classifier import train_relation_classifier
-
-    settings = RelationTrainingSettings(
+def stepwise_settings(**overrides) -> RelationTrainingSettings:
+    """Four steps on the tiny dataset, an evaluation and a checkpoint after each."""
+    return RelationTrainingSettings(
         learning_rate=5e-4,
         per_device_train_batch_size=4,
         max_steps=4,
@@ -303,9 +301,15 @@ def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kep
         max_length=32,
         logging_steps=1,
         early_stopping_patience=10,
-        selection_metric=metric,
-        save_total_limit=None,
+        **overrides,
     )
+
+
+@pytest.mark.parametrize("metric", ["positive_macro_f1", "positive_micro_f1"])
+def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kept(tmp_path, metric):
+    from bioie_kedro.relation_extraction.classifier import train_relation_classifier
+
+    settings = stepwise_settings(selection_metric=metric, save_total_limit=None)
     student = train_relation_classifier(
         tiny_dataset(), settings, output_dir=tmp_path / "checkpoints"
     )
@@ -338,18 +342,7 @@ def test_the_final_student_can_be_the_mean_of_its_last_checkpoints(tmp_path, lim
         train_relation_classifier,
     )
 
-    settings = RelationTrainingSettings(
-        learning_rate=5e-4,
-        per_device_train_batch_size=4,
-        max_steps=4,
-        eval_strategy="steps",
-        eval_steps=1,
-        max_length=32,
-        logging_steps=1,
-        early_stopping_patience=10,
-        average_last_checkpoints=3,
-        save_total_limit=limit,
-    )
+    settings = stepwise_settings(average_last_checkpoints=3, save_total_limit=limit)
     dataset = tiny_dataset()
     student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
     report = student.training_log["weight_average"]
