@@ -292,17 +292,17 @@ def test_a_few_training_steps_save_reload_and_predict(tmp_path, pooling, bf16):
 
 def stepwise_settings(**overrides) -> RelationTrainingSettings:
     """Four steps on the tiny dataset, an evaluation and a checkpoint after each."""
-    return RelationTrainingSettings(
-        learning_rate=5e-4,
-        per_device_train_batch_size=4,
-        max_steps=4,
-        eval_strategy="steps",
-        eval_steps=1,
-        max_length=32,
-        logging_steps=1,
-        early_stopping_patience=10,
-        **overrides,
-    )
+    defaults = {
+        "learning_rate": 5e-4,
+        "per_device_train_batch_size": 4,
+        "max_steps": 4,
+        "eval_strategy": "steps",
+        "eval_steps": 1,
+        "max_length": 32,
+        "logging_steps": 1,
+        "early_stopping_patience": 10,
+    }
+    return RelationTrainingSettings(**{**defaults, **overrides})
 
 
 @pytest.mark.parametrize("metric", ["positive_macro_f1", "positive_micro_f1"])
@@ -372,6 +372,94 @@ def test_the_final_student_can_be_the_mean_of_its_last_checkpoints(tmp_path, lim
             RelationTrainingSettings(average_last_checkpoints=-1),
             output_dir=tmp_path / "other",
         )
+
+
+def test_the_student_can_be_an_ensemble_of_its_last_checkpoints(tmp_path):
+    """`snapshot_last_checkpoints`: one run's last checkpoints become the members of an ensemble
+    (each with exactly that checkpoint's weights), kept under a save limit, saved and reloaded; a
+    seed ensemble of snapshot students is one flat ensemble; averaging and snapshots exclude each
+    other."""
+    import numpy as np
+    import torch
+    from kedro.io import Version
+    from safetensors.torch import load_file
+
+    from bioie_kedro.datasets import RelationClassifierDataset
+    from bioie_kedro.pipelines.synthetic_labels.params import StudentParams
+    from bioie_kedro.relation_extraction.classifier import (
+        ENSEMBLE_FILE,
+        RelationClassifierEnsemble,
+        predict_relation_labels,
+        relation_probabilities,
+        train_relation_classifier,
+        train_relation_ensemble,
+    )
+
+    dataset = tiny_dataset()
+    settings = stepwise_settings(snapshot_last_checkpoints=3, save_total_limit=2)
+    student = train_relation_classifier(dataset, settings, output_dir=tmp_path / "checkpoints")
+    assert isinstance(student, RelationClassifierEnsemble) and len(student) == 3
+    names = ["checkpoint-2", "checkpoint-3", "checkpoint-4"]
+    history = {e["step"]: e for e in student.members[0].training_log["validation_history"]}
+    for name, member in zip(names, student, strict=True):
+        snapshot = member.training_log["snapshot"]
+        assert snapshot["checkpoint"] == name  # kept even under a limit of 2
+        step = int(name.rpartition("-")[2])
+        assert snapshot["validation_positive_micro_f1"] == history[step]["positive_micro_f1"]
+        state = load_file(str(tmp_path / "checkpoints" / name / "model.safetensors"))
+        weights = member.model.state_dict()
+        for key in ("classifier.weight", "encoder.embeddings.word_embeddings.weight"):
+            assert torch.equal(weights[key], state[key])
+    first, second = (m.model.state_dict()["classifier.weight"] for m in student.members[:2])
+    assert not torch.equal(first, second)  # distinct members, not one model three times
+
+    texts = dataset["test"]["text"]
+    each = [relation_probabilities(m, texts)[0] for m in student]
+    mean = sum(each) / 3
+    predicted, scores, _ = predict_relation_labels(student, texts)
+    assert predicted == [LABELS[i] for i in mean.argmax(-1)]
+    assert scores == pytest.approx(mean.max(-1).tolist(), abs=1e-6)
+
+    store = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, "2026-01-01T00.00.00.000Z")
+    )
+    store.save(student)
+    saved = tmp_path / "student" / "2026-01-01T00.00.00.000Z" / "student"
+    assert json.loads((saved / ENSEMBLE_FILE).read_text())["checkpoints"] == names
+    reloaded = RelationClassifierDataset(
+        path=str(tmp_path / "student"), version=Version(None, None)
+    ).load()
+    assert [m.training_log["snapshot"]["checkpoint"] for m in reloaded] == names
+    again, _, _ = predict_relation_labels(reloaded, texts)
+    assert again == predicted
+
+    seeds = train_relation_ensemble(
+        dataset,
+        stepwise_settings(snapshot_last_checkpoints=2, max_steps=2),
+        [1, 2],
+        output_dir=tmp_path / "seeds",
+    )
+    assert [m.settings["seed"] for m in seeds] == [1, 1, 2, 2]
+    assert [m.training_log["snapshot"]["checkpoint"] for m in seeds] == [
+        "checkpoint-1",
+        "checkpoint-2",
+    ] * 2
+    assert not np.allclose(
+        relation_probabilities(seeds.members[1], texts)[0],
+        relation_probabilities(seeds.members[3], texts)[0],
+        atol=1e-4,
+    )
+
+    both = stepwise_settings(snapshot_last_checkpoints=2, average_last_checkpoints=2)
+    with pytest.raises(ValueError, match="exclude each other"):
+        train_relation_classifier(dataset, both, output_dir=tmp_path / "other")
+    with pytest.raises(ValueError, match="snapshot_last_checkpoints must be 0 or more"):
+        train_relation_classifier(
+            dataset, stepwise_settings(snapshot_last_checkpoints=-1), output_dir=tmp_path / "x"
+        )
+    with pytest.raises(ValueError, match="exclude each other"):
+        StudentParams(average_last_checkpoints=3, snapshot_last_checkpoints=5)
+    assert StudentParams(snapshot_last_checkpoints=5).settings().snapshot_last_checkpoints == 5
 
 
 def test_checkpoint_weights_average_and_a_foreign_checkpoint_is_refused(tmp_path):

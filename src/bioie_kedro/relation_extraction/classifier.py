@@ -20,8 +20,8 @@ relation classification with entity markers.
 
 The trained :class:`RelationClassifier` is a directory (safetensors weights, ``config.json`` with
 the label map, tokenizer with the markers, and :data:`METADATA_FILE`); never pickled. A
-:class:`RelationClassifierEnsemble` (:func:`train_relation_ensemble`, one member per training seed)
-is a directory of such directories; :func:`predict_relation_labels` averages its members' label
+:class:`RelationClassifierEnsemble` (:func:`train_relation_ensemble`, one member per training seed,
+or ``snapshot_last_checkpoints``, one per checkpoint of a run) is a directory of such directories; :func:`predict_relation_labels` averages its members' label
 distributions.
 :func:`documents_with_predicted_relations` turns predicted labels back into schema relations.
 
@@ -421,6 +421,10 @@ class RelationClassifierEnsemble:
                     "members": names,
                     "labels": self.labels,
                     "seeds": [member.settings.get("seed") for member in self.members],
+                    "checkpoints": [
+                        member.training_log.get("snapshot", {}).get("checkpoint")
+                        for member in self.members
+                    ],
                     "none_scale": self.none_scale,
                     "decision_threshold": self.decision_threshold,
                 },
@@ -500,6 +504,10 @@ class RelationTrainingSettings:
     #: (one per evaluation) instead of the best one (DDI: +1.2 and +2.4 test F1 for two seeds,
     #: docs/benchmarks.md); enough checkpoints are then kept. 0 or 1: the selected checkpoint
     average_last_checkpoints: int = 0
+    #: 2 or more: the student is an ensemble of its last this-many checkpoints ("snapshots"), whose
+    #: label distributions are averaged at prediction (one forward pass each); 0 or 1: one model.
+    #: Exclusive with ``average_last_checkpoints`` (docs/benchmarks.md compares the two on DDI)
+    snapshot_last_checkpoints: int = 0
     #: checkpoints kept in the output directory (the best and the newest with 2); None keeps
     #: every evaluation's checkpoint (for checkpoint averaging or snapshot ensembles)
     save_total_limit: int | None = 2
@@ -559,11 +567,13 @@ def train_relation_classifier(
     train_split: str = "train",
     eval_split: str = "validation",
     resume: bool = True,
-) -> RelationClassifier:
+) -> RelationClassifier | RelationClassifierEnsemble:
     """Fine-tune an encoder on ``dataset[train_split]``, selecting on ``dataset[eval_split]``.
 
     The label map comes from the ``ClassLabel`` of the ``label`` column. Checkpoints stay in
-    ``output_dir``; with ``resume`` a run continues from the newest one.
+    ``output_dir``; with ``resume`` a run continues from the newest one. With
+    ``snapshot_last_checkpoints`` of 2 or more the result is a :class:`RelationClassifierEnsemble`
+    of the run's last checkpoints.
     """
     import numpy as np
     from transformers import (
@@ -596,8 +606,16 @@ def train_relation_classifier(
         )
     metric = settings.selection_metric
     average = settings.average_last_checkpoints
+    snapshots = settings.snapshot_last_checkpoints
     if average < 0:
         raise ValueError(f"average_last_checkpoints must be 0 or more, got {average}")
+    if snapshots < 0:
+        raise ValueError(f"snapshot_last_checkpoints must be 0 or more, got {snapshots}")
+    if average > 1 and snapshots > 1:
+        raise ValueError(
+            "average_last_checkpoints and snapshot_last_checkpoints exclude each other "
+            f"(got {average} and {snapshots}): average the weights or ensemble the checkpoints"
+        )
     bf16 = resolve_bf16(settings.bf16)
     for split in (train_split, eval_split):
         if split not in dataset or len(dataset[split]) == 0:
@@ -661,8 +679,9 @@ def train_relation_classifier(
         return {key: scores[key] for key in ("positive_macro_f1", "positive_micro_f1", "accuracy")}
 
     limit = settings.save_total_limit
-    if average > 1 and limit is not None:
-        limit = max(limit, average + 1)  # the last ``average`` and the best
+    last_needed = max(average, snapshots)
+    if last_needed > 1 and limit is not None:
+        limit = max(limit, last_needed + 1)  # the last ``last_needed`` and the best
     args = selection_training_arguments(
         replace(settings, save_total_limit=limit),
         output_dir=output_dir,
@@ -714,6 +733,10 @@ def train_relation_classifier(
     model = without_mixed_precision_wrapper(trainer.model)
     if average > 1:
         training_log["weight_average"] = _average_last_checkpoints(trainer, output_dir, average)
+    if snapshots > 1:
+        return _snapshot_ensemble(
+            model, tokenizer, asdict(settings), training_log, run, output_dir, snapshots
+        )
     return RelationClassifier(model, tokenizer, asdict(settings), training_log)
 
 
@@ -738,6 +761,41 @@ def _average_last_checkpoints(trainer: Any, output_dir: str | Path, count: int) 
         report["validation_positive_micro_f1"],
     )
     return report
+
+
+def _snapshot_ensemble(
+    model: Any,
+    tokenizer: Any,
+    settings: dict[str, Any],
+    training_log: dict[str, Any],
+    run: Any,
+    output_dir: str | Path,
+    count: int,
+) -> RelationClassifierEnsemble:
+    """The last ``count`` checkpoints of one run (fewer when it made fewer) as an ensemble, each
+    member a copy of ``model`` with that checkpoint's weights and its validation scores logged."""
+    import copy
+
+    last = checkpoints_by_step(output_dir)[-count:]
+    if len(last) < count:
+        logger.warning("snapshot_last_checkpoints %d: the run left only %d", count, len(last))
+    by_step = {str(e.get("step")): e for e in run.evaluations}
+    members = []
+    for checkpoint in last:
+        member = copy.deepcopy(model)
+        average_checkpoint_weights(member, [checkpoint])  # the mean of one: its weights
+        evaluation = by_step.get(checkpoint.name.rpartition("-")[2], {})
+        snapshot = {
+            "checkpoint": checkpoint.name,
+            "epoch": evaluation.get("epoch"),
+            "validation_positive_macro_f1": evaluation.get("eval_positive_macro_f1"),
+            "validation_positive_micro_f1": evaluation.get("eval_positive_micro_f1"),
+        }
+        members.append(
+            RelationClassifier(member, tokenizer, settings, {**training_log, "snapshot": snapshot})
+        )
+    logger.info("Student: an ensemble of the checkpoints %s", [p.name for p in last])
+    return RelationClassifierEnsemble(members)
 
 
 def _kept_evaluation(run: Any) -> dict[str, Any]:
@@ -766,19 +824,19 @@ def train_relation_ensemble(
         raise ValueError("train_relation_ensemble needs at least one seed")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"ensemble seeds repeat: {seeds}")
-    members = []
+    members: list[RelationClassifier] = []
     for index, seed in enumerate(seeds, start=1):
         logger.info("Ensemble member %d of %d: seed %d", index, len(seeds), seed)
-        members.append(
-            train_relation_classifier(
-                dataset,
-                replace(settings, seed=seed),
-                output_dir=Path(output_dir) / f"seed-{seed}",
-                train_split=train_split,
-                eval_split=eval_split,
-                resume=resume,
-            )
+        student = train_relation_classifier(
+            dataset,
+            replace(settings, seed=seed),
+            output_dir=Path(output_dir) / f"seed-{seed}",
+            train_split=train_split,
+            eval_split=eval_split,
+            resume=resume,
         )
+        # a seed's snapshot ensemble joins as its members: one flat average over all of them
+        members.extend(student if isinstance(student, RelationClassifierEnsemble) else [student])
     return RelationClassifierEnsemble(members)
 
 

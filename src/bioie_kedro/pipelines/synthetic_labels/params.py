@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bioie_kedro.annotation.backends import HttpSettings, VllmSettings
 from bioie_kedro.relation_extraction.classifier import RelationTrainingSettings
@@ -149,6 +149,13 @@ class StudentParams(BaseModel):
         description="2 or more: the final student is the mean of the weights of the last this-many "
         "checkpoints (one per evaluation), not the selected one; 0: the selected checkpoint.",
     )
+    snapshot_last_checkpoints: int = Field(
+        0,
+        ge=0,
+        description="2 or more: the student is an ensemble of its last this-many checkpoints, "
+        "label distributions averaged at prediction (one pass each); 0: one model. Exclusive "
+        "with average_last_checkpoints.",
+    )
     eval_strategy: Literal["epoch", "steps"] = "epoch"
     eval_steps: int | None = None
     logging_steps: int = 50
@@ -199,6 +206,15 @@ class StudentParams(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError(f"ensemble_seeds repeat a seed: {value}")
         return value
+
+    @model_validator(mode="after")
+    def _one_way_to_use_the_last_checkpoints(self) -> StudentParams:
+        if self.average_last_checkpoints > 1 and self.snapshot_last_checkpoints > 1:
+            raise ValueError(
+                "average_last_checkpoints and snapshot_last_checkpoints exclude each other: "
+                "average the last checkpoints' weights or ensemble them, not both"
+            )
+        return self
 
     def settings(self) -> RelationTrainingSettings:
         return RelationTrainingSettings(
