@@ -33,6 +33,7 @@ from pathlib import Path
 from bioie_kedro.corpora.chemprot import read_chemprot
 from bioie_kedro.corpora.ddi import DDI_TYPES, read_ddi
 from bioie_kedro.relation_extraction import RelationSpec, sentence_units
+from bioie_kedro.relation_extraction.candidates import ENTITY_TEXT_CHOICES
 from bioie_kedro.relation_extraction.classifier import (
     RelationTrainingSettings,
     classification_scores,
@@ -206,9 +207,10 @@ def add_corpus_arguments(parser: argparse.ArgumentParser, *, examples: bool = Tr
         return
     parser.add_argument(
         "--entity-text",
-        choices=("keep", "type"),
+        choices=ENTITY_TEXT_CHOICES,
         default="keep",
-        help="type: blind the pair's mentions to @TYPE$ (as BLURB prepares ChemProt and DDI)",
+        help="type: blind the pair's mentions to @TYPE$ (as BLURB prepares ChemProt and DDI); "
+        "all_types: every other mention of the sentence too (no markers)",
     )
     parser.add_argument(
         "--same-text-pairs",

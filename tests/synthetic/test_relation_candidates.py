@@ -86,6 +86,65 @@ def test_blind_pair_replaces_disjoint_mentions_by_their_types():
         blind_pair("NF-kB inhibitor", (0, 15), (6, 15), "A", "B")
 
 
+def test_all_types_blinds_the_other_mentions_by_offsets_without_markers():
+    from bioie_kedro.relation_extraction.candidates import CandidatePair, other_mentions
+
+    text = "Aspirin, low-dose aspirin and warfarin with calcium and magnesium salts or aspirin."
+    spans = {
+        "A1": (0, 7),  # Aspirin
+        "A2": (9, 25),  # low-dose aspirin
+        "A3": (18, 25),  # aspirin, nested in A2
+        "W": (30, 38),  # warfarin
+        "C": (44, 65),  # calcium and magnesium, crossing M
+        "M": (56, 71),  # magnesium salts
+        "A4": (75, 82),  # aspirin again
+    }
+    entities = [Entity(eid, "Drug", text[s:e], [(s, e)]) for eid, (s, e) in spans.items()]
+    # discontinuous: "calcium ... salts"
+    entities.append(Entity("D", "Drug_n", "calcium salts", [(44, 51), (66, 71)]))
+    doc = segment_document(Document("d1", "toy", "train", text, entities=entities))
+    (unit,), _ = sentence_units(doc)
+    by_id = {e.id: e for e in unit.entities}
+
+    def marked(head: str, tail: str) -> str:
+        return mark_pair(unit, CandidatePair(by_id[head], by_id[tail]), entity_text="all_types")
+
+    # A2 hides the nested A3; C is blinded and M, crossing it, keeps its text; the discontinuous
+    # D keeps its text; the second "aspirin" is blinded where it is, not by its name
+    assert marked("A1", "W") == (
+        "[E1]@DRUG$[/E1], @DRUG$ and [E2]@DRUG$[/E2] with @DRUG$ salts or @DRUG$."
+    )
+    blinded, kept = other_mentions(unit, CandidatePair(by_id["A1"], by_id["W"]))
+    assert [e.id for e in blinded] == ["A2", "C", "A4"] and kept == 2  # M crossing, D split
+    # a head nested in another mention: the outer one overlaps the pair and keeps its text
+    assert marked("A3", "A4") == (
+        "@DRUG$, low-dose [E1]@DRUG$[/E1] and @DRUG$ with @DRUG$ salts or [E2]@DRUG$[/E2]."
+    )
+    # a nested pair keeps its text (as with "type"); the others are still blinded
+    assert marked("A2", "A3") == (
+        "@DRUG$, [E1]low-dose [E2]aspirin[/E2][/E1] and @DRUG$ with @DRUG$ salts or @DRUG$."
+    )
+    # "type" leaves the other mentions as written
+    assert mark_pair(unit, CandidatePair(by_id["A1"], by_id["W"]), entity_text="type") == (
+        "[E1]@DRUG$[/E1], low-dose aspirin and [E2]@DRUG$[/E2] with calcium and magnesium "
+        "salts or aspirin."
+    )
+    with pytest.raises(ValueError, match="entity_text must be one of"):
+        mark_pair(unit, CandidatePair(by_id["A1"], by_id["W"]), entity_text="names")
+
+
+def test_replace_spans_moves_kept_spans_and_refuses_overlaps():
+    from bioie_kedro.relation_extraction.candidates import replace_spans
+
+    text, kept = replace_spans("ab cd ef gh", [((3, 5), "X"), ((9, 11), "YYYY")], [(3, 5), (6, 8)])
+    assert text == "ab X ef YYYY" and kept == [(3, 4), (5, 7)]
+    assert [text[slice(*span)] for span in kept] == ["X", "ef"]
+    with pytest.raises(ValueError, match="only disjoint"):
+        replace_spans("ab cd ef", [((0, 5), "X"), ((3, 8), "Y")])
+    with pytest.raises(ValueError, match="without being equal"):
+        replace_spans("ab cd ef", [((3, 5), "X")], [(0, 4)])
+
+
 def test_repeated_names_are_marked_only_where_the_entity_is():
     text = "cisplatin, unlike oxaliplatin, caused nephrotoxicity; cisplatin dose was lowered."
     doc = segment_document(

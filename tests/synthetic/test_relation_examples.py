@@ -72,6 +72,21 @@ def test_blinded_examples_read_the_types_of_the_pair_and_keep_everything_else():
     assert "pairs_blinded" not in kept_counts
 
 
+def test_all_types_examples_blind_the_other_mentions_too_and_count_them():
+    doc = toy_doc("d1")
+    units, _ = sentence_units(doc)
+    rows, counts = relation_examples(units, {}, SPEC, entity_text="all_types")
+    assert [r["text"] for r in rows] == [
+        "[E1]@CHEMICAL$[/E1] caused [E2]@DISEASE$[/E2].",
+        "[E1]@CHEMICAL$[/E1] treats [E2]@DISEASE$[/E2] and @CHEMICAL$.",
+        "@CHEMICAL$ treats [E2]@DISEASE$[/E2] and [E1]@CHEMICAL$[/E1].",
+    ]
+    assert counts["pairs_blinded"] == 3
+    assert counts["other_mentions_blinded"] == 2 and counts["other_mentions_not_blinded"] == 0
+    _, type_counts = relation_examples(units, {}, SPEC, entity_text="type")
+    assert "other_mentions_blinded" not in type_counts
+
+
 def test_nested_pairs_are_not_blinded_and_are_counted():
     text = "NF-kB inhibitor binds."
     entities = [

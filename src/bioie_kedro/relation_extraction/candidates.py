@@ -272,7 +272,10 @@ def insert_markers(text: str, head: Span, tail: Span, markers: Iterable[str] = M
     return "".join(pieces)
 
 
-EntityText = Literal["keep", "type"]
+#: How the mentions read inside the example text: ``keep`` as written; ``type`` the pair blinded to
+#: its types; ``all_types`` the pair and every other mention of the sentence blinded.
+EntityText = Literal["keep", "type", "all_types"]
+ENTITY_TEXT_CHOICES: tuple[str, ...] = ("keep", "type", "all_types")
 
 
 def type_placeholder(entity_type: str) -> str:
@@ -280,21 +283,84 @@ def type_placeholder(entity_type: str) -> str:
     return f"@{entity_type.upper()}$"
 
 
+def replace_spans(
+    text: str, replacements: Iterable[tuple[Span, str]], keep: Iterable[Span] = ()
+) -> tuple[str, list[Span]]:
+    """``text`` with each span of ``replacements`` replaced by its string, and the spans of
+    ``keep`` moved to the new text.
+
+    The replaced spans must be disjoint. A kept span must equal a replaced span (it becomes the
+    replacement's span) or share no character with any; anything else raises ``ValueError``.
+    """
+    ordered = sorted(replacements)
+    for (first, _), (second, _) in zip(ordered, ordered[1:]):
+        if spans_overlap(first, second):
+            raise ValueError(
+                f"spans {first} and {second} overlap; only disjoint spans are replaced"
+            )
+    for (start, end), _ in ordered:
+        if not (0 <= start < end <= len(text)):
+            raise ValueError(
+                f"span {(start, end)} is empty or outside the text (length {len(text)})"
+            )
+
+    def moved(position: int) -> int:
+        # every replacement that ends at or before the position shifts it by its change in length
+        return position + sum(
+            len(string) - (end - start) for (start, end), string in ordered if end <= position
+        )
+
+    new_spans = []
+    for span in keep:
+        if not any(span == replaced for replaced, _ in ordered) and any(
+            spans_overlap(span, replaced) for replaced, _ in ordered
+        ):
+            raise ValueError(f"span {span} overlaps a replaced span without being equal to it")
+        new_spans.append((moved(span[0]), moved(span[1])))
+    pieces, previous = [], 0
+    for (start, end), string in ordered:
+        pieces += [text[previous:start], string]
+        previous = end
+    pieces.append(text[previous:])
+    return "".join(pieces), new_spans
+
+
 def blind_pair(text: str, head: Span, tail: Span, head_type: str, tail_type: str):
     """``text`` with the two disjoint spans replaced by :func:`type_placeholder` of their types,
     and the spans of the placeholders; nested or overlapping spans raise ``ValueError``."""
     if spans_overlap(head, tail):
         raise ValueError(f"spans {head} and {tail} overlap; only disjoint mentions are blinded")
-    first, second = sorted([(head, head_type, "head"), (tail, tail_type, "tail")])
-    pieces, spans, previous, shift = [], {}, 0, 0
-    for (start, end), entity_type, role in (first, second):
-        placeholder = type_placeholder(entity_type)
-        pieces += [text[previous:start], placeholder]
-        spans[role] = (start + shift, start + shift + len(placeholder))
-        shift += len(placeholder) - (end - start)
-        previous = end
-    pieces.append(text[previous:])
-    return "".join(pieces), spans["head"], spans["tail"]
+    replacements = [(head, type_placeholder(head_type)), (tail, type_placeholder(tail_type))]
+    text, (new_head, new_tail) = replace_spans(text, replacements, [head, tail])
+    return text, new_head, new_tail
+
+
+def other_mentions(unit: SentenceUnit, pair: CandidatePair) -> tuple[list[SentenceEntity], int]:
+    """The mentions of the sentence besides the pair that ``entity_text="all_types"`` blinds, and
+    how many others keep their text.
+
+    Blinded: every other mention with one continuous span that shares no character with either
+    mention of the pair; of others that overlap each other only the outermost (a nested one is
+    inside its placeholder already, one crossing it keeps its text outside). Kept as written and
+    counted: discontinuous mentions (their extent holds text that is not theirs), mentions that
+    overlap the pair, and mentions crossing an already blinded one.
+    """
+    pair_extents = (pair.head.extent, pair.tail.extent)
+    chosen: list[SentenceEntity] = []
+    kept = 0
+    candidates = [e for e in unit.entities if e.id not in (pair.head.id, pair.tail.id)]
+    for entity in sorted(candidates, key=lambda e: (e.extent[0], -e.extent[1], e.id)):
+        extent = entity.extent
+        if len(entity.offsets) != 1 or any(spans_overlap(extent, p) for p in pair_extents):
+            kept += 1
+            continue
+        outer = next((c for c in chosen if spans_overlap(extent, c.extent)), None)
+        if outer is None:
+            chosen.append(entity)
+        elif spans_cross(extent, outer.extent):
+            kept += 1
+        # else: nested inside a blinded mention, which hides it
+    return chosen, kept
 
 
 def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityText = "keep") -> str:
@@ -303,10 +369,23 @@ def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityTex
     ``entity_text="type"`` blinds the pair: each mention's text inside its markers becomes its
     type (``[E1] @CHEMICAL$ [/E1]``), so the classifier reads the context, not the names (BLURB
     prepares ChemProt and DDI this way). Nested pairs keep their text (the inner mention is part
-    of the outer one's).
+    of the outer one's). ``entity_text="all_types"`` also blinds the sentence's other mentions
+    (see :func:`other_mentions`), without markers (``@DRUG$ , [E1]@DRUG$[/E1] and
+    [E2]@DRUG$[/E2]``), as DDI systems replace the other drugs by ``DRUGOTHER``.
     """
+    if entity_text not in ENTITY_TEXT_CHOICES:
+        raise ValueError(f"entity_text must be one of {ENTITY_TEXT_CHOICES}, got {entity_text!r}")
     head, tail = unit.relative(pair.head.extent), unit.relative(pair.tail.extent)
-    text = unit.text
-    if entity_text == "type" and not spans_overlap(head, tail):
-        text, head, tail = blind_pair(text, head, tail, pair.head.type, pair.tail.type)
+    replacements: list[tuple[Span, str]] = []
+    if entity_text in ("type", "all_types") and not spans_overlap(head, tail):
+        replacements += [
+            (head, type_placeholder(pair.head.type)),
+            (tail, type_placeholder(pair.tail.type)),
+        ]
+    if entity_text == "all_types":
+        others, _ = other_mentions(unit, pair)
+        replacements += [
+            (unit.relative(other.extent), type_placeholder(other.type)) for other in others
+        ]
+    text, (head, tail) = replace_spans(unit.text, replacements, [head, tail])
     return insert_markers(text, head, tail)

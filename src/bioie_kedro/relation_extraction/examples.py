@@ -32,6 +32,7 @@ from bioie_kedro.relation_extraction.candidates import (
     SentenceUnit,
     candidate_pairs,
     mark_pair,
+    other_mentions,
     spans_overlap,
 )
 from bioie_kedro.relation_extraction.specs import RelationSpec
@@ -79,7 +80,8 @@ def relation_examples(
         labels: per sentence key, the relation of each labelled ordered pair.
         spec: decides the candidate pairs (type pairs) and checks every label against the types.
         pair_order: see :func:`~bioie_kedro.relation_extraction.candidates.candidate_pairs`.
-        entity_text: ``"keep"`` the mentions' text, or ``"type"``: blind the pair (see
+        entity_text: ``"keep"`` the mentions' text, ``"type"``: blind the pair, or
+            ``"all_types"``: blind the pair and the sentence's other mentions (see
             :func:`~bioie_kedro.relation_extraction.candidates.mark_pair`).
         same_text_pairs: ``"skip"`` leaves out pairs whose two mentions have the same text
             (case-insensitive): two mentions of one drug do not interact (DDI's guidelines: 0 of
@@ -93,8 +95,10 @@ def relation_examples(
         ``candidate_pairs``, ``overlapping_pairs_skipped`` (partially overlapping entities),
         ``labels_not_on_a_candidate`` (a labelled pair that is not a candidate: other types,
         partial overlap, an entity outside the sentence, a skipped same-text pair) and
-        ``labels_not_allowed_for_types``; with ``entity_text="type"`` also ``pairs_blinded`` and
-        ``nested_pairs_not_blinded``; with ``same_text_pairs="skip"``
+        ``labels_not_allowed_for_types``; with ``entity_text="type"`` or ``"all_types"`` also
+        ``pairs_blinded`` and ``nested_pairs_not_blinded``; with ``"all_types"`` also
+        ``other_mentions_blinded`` and ``other_mentions_not_blinded`` (summed over examples:
+        discontinuous, overlapping the pair, or crossing another blinded mention); with ``same_text_pairs="skip"``
         ``same_text_pairs_skipped``.
     """
     if same_text_pairs not in ("keep", "skip"):
@@ -119,9 +123,13 @@ def relation_examples(
                 counts["labels_not_allowed_for_types"] += 1
                 label = NEGATIVE_RELATION
             counts["candidate_pairs"] += 1
-            if entity_text == "type":
+            if entity_text in ("type", "all_types"):
                 nested = spans_overlap(pair.head.extent, pair.tail.extent)
                 counts["nested_pairs_not_blinded" if nested else "pairs_blinded"] += 1
+            if entity_text == "all_types":
+                blinded, not_blinded = other_mentions(unit, pair)
+                counts["other_mentions_blinded"] += len(blinded)
+                counts["other_mentions_not_blinded"] += not_blinded
             rows.append(
                 {
                     "id": f"{unit.key}/{pair.head.id}>{pair.tail.id}",

@@ -103,10 +103,11 @@ class DatasetParams(BaseModel):
     pair_order: Literal["all", "text"] = Field(
         "all", description="all: every ordered pair the spec lists; text: head before tail only."
     )
-    entity_text: Literal["keep", "type"] = Field(
+    entity_text: Literal["keep", "type", "all_types"] = Field(
         "type",
         description="type: the pair's mentions blinded to their types ([E1]@CHEMICAL$[/E1]), "
-        "nested pairs excepted, as BLURB prepares ChemProt and DDI; keep: as written.",
+        "nested pairs excepted, as BLURB prepares ChemProt and DDI; all_types: the sentence's "
+        "other mentions blinded too (@CHEMICAL$, no markers); keep: as written.",
     )
     same_text_pairs: Literal["keep", "skip"] = Field(
         "keep",
