@@ -30,6 +30,7 @@ writes it to ``<output>/result.json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ from relation_student import (
     add_corpus_arguments,
     machine,
     score_predictions,
-    splits,
+    splits_as_trained,
     write_result,
 )
 
@@ -61,11 +62,20 @@ def distributions(
     batch_size: int,
     bf16: bool,
 ) -> dict[str, np.ndarray]:
-    """Dev and test distributions of the weights in ``files`` (averaged when several), cached."""
-    if cache.exists():
-        with np.load(cache) as stored:
-            if all(stored[split].shape[0] == len(texts[split]) for split in texts):
-                return {split: stored[split] for split in texts}
+    """Dev and test distributions of the weights in ``files`` (averaged when several), cached.
+
+    The cache file's name carries a fingerprint of the texts, so a run scored on other examples
+    (``--limit-documents``, another ``--entity-text``) never reads or replaces another's cache; a
+    file from before the fingerprint (``cache`` itself) is read when its sizes match.
+    """
+    digest = hashlib.sha256(json.dumps(texts, sort_keys=True).encode()).hexdigest()[:12]
+    fingerprinted = cache.with_name(f"{cache.stem}-{digest}.npz")
+    for stored_at in (fingerprinted, cache):
+        if stored_at.exists():
+            with np.load(stored_at) as stored:
+                if all(stored[split].shape[0] == len(texts[split]) for split in texts):
+                    return {split: stored[split] for split in texts}
+    cache = fingerprinted
     average_checkpoint_weights(classifier.model, [file.parent for file in files])
     out = {}
     for split, split_texts in texts.items():
@@ -120,32 +130,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    trained = {}
+    trained = {run: json.loads((run / "result.json").read_text()) for run in args.runs}
     for run in args.runs:
-        result = json.loads((run / "result.json").read_text())
-        wanted = (args.corpus, args.entity_text, args.same_text_pairs)
-        had = (result["corpus"], result["entity_text"], result.get("same_text_pairs", "keep"))
-        if had != wanted:
-            parser.error(f"{run}: trained with {had}, not {wanted}")
         if len(checkpoints_by_step(run / "checkpoints")) < 2:
             parser.error(f"{run}: fewer than two checkpoints (train with save_total_limit null)")
-        trained[run] = result
-    dev_splits = {
-        json.dumps([r.get("train_on_dev", False), r["dev_split"]], sort_keys=True)
-        for r in trained.values()
-    }
-    if len(dev_splits) > 1:
-        parser.error(f"the runs were selected on different dev splits: {sorted(dev_splits)}")
-    train_on_dev, dev_split = json.loads(dev_splits.pop())
-    _, (dev_rows, _), (test_rows, test_counts) = splits(
-        args.corpus,
-        args.corpora,
-        limit=args.limit_documents,
-        entity_text=args.entity_text,
-        same_text_pairs=args.same_text_pairs,
-        train_on_dev=train_on_dev,
-        dev_fraction=dev_split["fraction"],
-        seed=dev_split["seed"],
+    (_, (dev_rows, _), (test_rows, test_counts)), selection = splits_as_trained(
+        parser, args, trained
     )
     texts = {"dev": [r["text"] for r in dev_rows], "test": [r["text"] for r in test_rows]}
     gold = {"dev": [r["label"] for r in dev_rows], "test": [r["label"] for r in test_rows]}
@@ -273,7 +263,7 @@ def main() -> None:
         "summary_test_positive_micro_f1": summary,
         "runs": per_run,
         "ensembles": ensembles,
-        "dev_split": {"train_on_dev": train_on_dev, **dev_split, "examples": len(dev_rows)},
+        "dev_split": {**selection, "examples": len(dev_rows)},
         "test_examples": len(test_rows),
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),

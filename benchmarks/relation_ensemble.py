@@ -26,7 +26,7 @@ from relation_student import (
     add_corpus_arguments,
     machine,
     score_predictions,
-    splits,
+    splits_as_trained,
     write_result,
 )
 
@@ -51,46 +51,17 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    members = []
-    for directory in args.members:
-        trained = json.loads((directory / "result.json").read_text())
-        wanted = (args.corpus, args.entity_text, args.same_text_pairs)
-        had = (
-            trained["corpus"],
-            trained["entity_text"],
-            trained.get("same_text_pairs", "keep"),
-        )
-        if had != wanted:
-            parser.error(
-                f"{directory}: trained with corpus / --entity-text / --same-text-pairs {had}, "
-                f"not {wanted}"
-            )
-        members.append((directory, trained, RelationClassifier.load(directory / "final")))
-    # the selection split as the members were trained: one for all
-    dev_splits = {
-        json.dumps(
-            [
-                trained.get("train_on_dev", False),
-                trained.get("dev_split", {"seed": 42, "fraction": 0.1}),
-            ],
-            sort_keys=True,
-        )
-        for _, trained, _ in members
+    results = {
+        directory: json.loads((directory / "result.json").read_text()) for directory in args.members
     }
-    if args.tune_none_scale and len(dev_splits) > 1:
-        parser.error(f"the members were selected on different dev splits: {sorted(dev_splits)}")
-    train_on_dev, dev_split = json.loads(dev_splits.pop())
-
-    _, (dev_rows, _), (rows, counts) = splits(
-        args.corpus,
-        args.corpora,
-        limit=args.limit_documents,
-        entity_text=args.entity_text,
-        same_text_pairs=args.same_text_pairs,
-        train_on_dev=train_on_dev,
-        dev_fraction=dev_split["fraction"],
-        seed=dev_split["seed"],
+    # the selection split as the members were trained: one for all where it tunes anything
+    (_, (dev_rows, _), (rows, counts)), selection = splits_as_trained(
+        parser, args, results, one_dev_split=args.tune_none_scale
     )
+    members = [
+        (directory, trained, RelationClassifier.load(directory / "final"))
+        for directory, trained in results.items()
+    ]
     texts = [row["text"] for row in rows]
     gold = [row["label"] for row in rows]
     dev_texts = [row["text"] for row in dev_rows]
@@ -150,7 +121,7 @@ def main() -> None:
         "ensemble_tuned": (
             tuned(dev_total / len(members), total / len(members)) if args.tune_none_scale else None
         ),
-        "dev_split": {"train_on_dev": train_on_dev, **dev_split, "examples": len(dev_rows)},
+        "dev_split": {**selection, "examples": len(dev_rows)},
         "machine": machine(),
     }
     write_result(args.output, result)

@@ -153,6 +153,57 @@ def splits(
     return (train_rows, train_counts), (dev_rows, dev_counts), test
 
 
+#: The selection split of a result written before ``dev_split`` was recorded.
+DEFAULT_DEV_SPLIT = {"seed": 42, "fraction": 0.1}
+
+
+def splits_as_trained(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    results: dict[Path, dict],
+    *,
+    one_dev_split: bool = True,
+) -> tuple[tuple[tuple[list[dict], Counter], ...], dict[str, object]]:
+    """:func:`splits` rebuilt exactly as the runs whose ``result.json`` are ``results`` were trained,
+    and the selection split they used (``train_on_dev``, ``seed``, ``fraction``).
+
+    Stops through ``parser.error`` when a run was trained on another corpus or with other
+    ``--entity-text`` / ``--same-text-pairs`` than ``args`` say, or (with ``one_dev_split``) when
+    the runs were selected on different dev splits.
+    """
+    wanted = (args.corpus, args.entity_text, args.same_text_pairs)
+    for run, result in results.items():
+        had = (result["corpus"], result["entity_text"], result.get("same_text_pairs", "keep"))
+        if had != wanted:
+            parser.error(
+                f"{run}: trained with corpus / --entity-text / --same-text-pairs {had}, "
+                f"not {wanted}"
+            )
+    dev_splits = sorted(
+        {
+            json.dumps(
+                [r.get("train_on_dev", False), r.get("dev_split", DEFAULT_DEV_SPLIT)],
+                sort_keys=True,
+            )
+            for r in results.values()
+        }
+    )
+    if one_dev_split and len(dev_splits) > 1:
+        parser.error(f"the runs were selected on different dev splits: {dev_splits}")
+    train_on_dev, dev_split = json.loads(dev_splits[0])
+    rebuilt = splits(
+        args.corpus,
+        args.corpora,
+        limit=args.limit_documents,
+        entity_text=args.entity_text,
+        same_text_pairs=args.same_text_pairs,
+        train_on_dev=train_on_dev,
+        dev_fraction=dev_split["fraction"],
+        seed=dev_split["seed"],
+    )
+    return rebuilt, {"train_on_dev": train_on_dev, **dev_split}
+
+
 def score_predictions(gold: list[str], predicted: list[str], unreachable: int) -> dict[str, object]:
     """Positive-class micro / macro scores over the candidate pairs, per class, and the micro-F1
     with the ``unreachable`` gold relations (no candidate carries them) counted as misses."""
