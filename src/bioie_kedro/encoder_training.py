@@ -106,18 +106,35 @@ def without_mixed_precision_wrapper(model: Any) -> Any:
 
 
 def sequential_eval_trainer_class():
-    """A ``Trainer`` whose evaluation keeps the dataset order.
+    """A ``Trainer`` whose evaluation keeps the dataset order and leaves the training's random
+    numbers alone.
 
     ``train_sampling_strategy="group_by_length"`` speeds up training (little padding), but
     transformers then also orders the evaluation set by length; metrics that line predictions up
     with the dataset (windows, labels kept aside) need it in dataset order.
+
+    Each evaluation's data loader draws its base seed from torch's global generator, the one
+    dropout and the training sampler use, so evaluating more or less often would change every
+    dropout mask after the first evaluation. The generators' states are saved before an
+    evaluation and restored after it: ``eval_steps`` does not change the trained weights.
     """
+    import torch
     from torch.utils.data import SequentialSampler
     from transformers import Trainer
 
     class SequentialEvalTrainer(Trainer):
         def _get_eval_sampler(self, eval_dataset):
             return SequentialSampler(eval_dataset) if eval_dataset is not None else None
+
+        def evaluate(self, *args, **kwargs):
+            cpu_state = torch.random.get_rng_state()
+            cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+            try:
+                return super().evaluate(*args, **kwargs)
+            finally:
+                torch.random.set_rng_state(cpu_state)
+                if cuda_states is not None:
+                    torch.cuda.set_rng_state_all(cuda_states)
 
     return SequentialEvalTrainer
 

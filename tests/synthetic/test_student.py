@@ -305,6 +305,26 @@ def stepwise_settings(**overrides) -> RelationTrainingSettings:
     return RelationTrainingSettings(**{**defaults, **overrides})
 
 
+def test_how_often_the_student_is_evaluated_does_not_change_its_training(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from bioie_kedro.relation_extraction.classifier import train_relation_classifier
+
+    final = {}
+    for eval_steps in (1, 2):
+        output = tmp_path / f"every_{eval_steps}"
+        settings = stepwise_settings(eval_steps=eval_steps, save_total_limit=None)
+        student = train_relation_classifier(tiny_dataset(), settings, output_dir=output)
+        history = student.training_log["validation_history"]
+        assert [e["step"] for e in history] == list(range(eval_steps, 5, eval_steps))
+        final[eval_steps] = load_file(output / "checkpoint-4" / "model.safetensors")
+    assert final[1].keys() == final[2].keys()
+    # dropout is on in training: had the four evaluations drawn from the generator dropout uses,
+    # the weights after step 4 would differ from those of the run evaluated twice
+    assert all(torch.equal(final[1][name], final[2][name]) for name in final[1])
+
+
 @pytest.mark.parametrize("metric", ["positive_macro_f1", "positive_micro_f1"])
 def test_the_selection_metric_picks_the_checkpoint_kept_and_every_one_can_be_kept(tmp_path, metric):
     from bioie_kedro.relation_extraction.classifier import train_relation_classifier
