@@ -373,6 +373,14 @@ def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityTex
     (see :func:`other_mentions`), without markers (``@DRUG$ , [E1]@DRUG$[/E1] and
     [E2]@DRUG$[/E2]``), as DDI systems replace the other drugs by ``DRUGOTHER``.
     """
+    return mark_pair_counted(unit, pair, entity_text=entity_text)[0]
+
+
+def mark_pair_counted(
+    unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityText = "keep"
+) -> tuple[str, int, int]:
+    """:func:`mark_pair`'s text, and how many other mentions it blinded and kept as written
+    (both 0 unless ``entity_text="all_types"``)."""
     if entity_text not in ENTITY_TEXT_CHOICES:
         raise ValueError(f"entity_text must be one of {ENTITY_TEXT_CHOICES}, got {entity_text!r}")
     head, tail = unit.relative(pair.head.extent), unit.relative(pair.tail.extent)
@@ -382,10 +390,9 @@ def mark_pair(unit: SentenceUnit, pair: CandidatePair, *, entity_text: EntityTex
             (head, type_placeholder(pair.head.type)),
             (tail, type_placeholder(pair.tail.type)),
         ]
-    if entity_text == "all_types":
-        others, _ = other_mentions(unit, pair)
-        replacements += [
-            (unit.relative(other.extent), type_placeholder(other.type)) for other in others
-        ]
+    others, kept = other_mentions(unit, pair) if entity_text == "all_types" else ([], 0)
+    replacements += [
+        (unit.relative(other.extent), type_placeholder(other.type)) for other in others
+    ]
     text, (head, tail) = replace_spans(unit.text, replacements, [head, tail])
-    return insert_markers(text, head, tail)
+    return insert_markers(text, head, tail), len(others), kept

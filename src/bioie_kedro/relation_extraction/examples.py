@@ -31,8 +31,7 @@ from bioie_kedro.relation_extraction.candidates import (
     PairOrder,
     SentenceUnit,
     candidate_pairs,
-    mark_pair,
-    other_mentions,
+    mark_pair_counted,
     spans_overlap,
 )
 from bioie_kedro.relation_extraction.specs import RelationSpec
@@ -126,9 +125,9 @@ def relation_examples(
             if entity_text in ("type", "all_types"):
                 nested = spans_overlap(pair.head.extent, pair.tail.extent)
                 counts["nested_pairs_not_blinded" if nested else "pairs_blinded"] += 1
+            text, blinded, not_blinded = mark_pair_counted(unit, pair, entity_text=entity_text)
             if entity_text == "all_types":
-                blinded, not_blinded = other_mentions(unit, pair)
-                counts["other_mentions_blinded"] += len(blinded)
+                counts["other_mentions_blinded"] += blinded
                 counts["other_mentions_not_blinded"] += not_blinded
             rows.append(
                 {
@@ -139,7 +138,7 @@ def relation_examples(
                     "tail_id": pair.tail.id,
                     "head_type": pair.head.type,
                     "tail_type": pair.tail.type,
-                    "text": mark_pair(unit, pair, entity_text=entity_text),
+                    "text": text,
                     "label": label,
                 }
             )
