@@ -9,6 +9,11 @@ must have been trained on the same corpus with the same ``--entity-text`` and la
 pairs are rebuilt exactly as ``relation_student.py`` builds them. Prints one JSON object and
 writes it to ``<output>/result.json``.
 
+``--mixed-entity-text`` lets the members differ in ``--entity-text`` (e.g. ``type`` and
+``all_types`` students of the same corpus): each member reads the texts it was trained with, and
+the pairs of every view are checked to be the same, in the same order (document, head and tail
+ids, gold label), before their distributions are averaged.
+
 ``--tune-none-scale`` also chooses a decision threshold on the members' own selection split (the
 held-out training documents, rebuilt with the seed and fraction each member recorded, or
 ChemProt's dev set): the ``none`` probability is multiplied by the scale, from 1/16 to 16, that
@@ -38,6 +43,48 @@ from bioie_kedro.relation_extraction.classifier import (
 )
 
 
+def member_view(args: argparse.Namespace, trained: dict) -> str:
+    """The ``--entity-text`` whose texts a member reads."""
+    return trained["entity_text"] if args.mixed_entity_text else args.entity_text
+
+
+def pair_keys(rows: list[dict]) -> list[tuple[str, str, str, str]]:
+    return [(r["document_key"], r["head_id"], r["tail_id"], r["label"]) for r in rows]
+
+
+def entity_text_views(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, results: dict[Path, dict]
+) -> dict[str, dict[str, object]]:
+    """Per ``--entity-text`` the members read, the dev and test splits rebuilt as they were
+    trained (:func:`splits_as_trained`): ``{"test": (rows, counts), "dev": rows, "selection"}``.
+    Stops through ``parser.error`` when two views' pairs differ (``--mixed-entity-text``) or the
+    members were selected on different dev splits where anything is tuned."""
+    grouped: dict[str, dict[Path, dict]] = {}
+    for directory, trained in results.items():
+        grouped.setdefault(member_view(args, trained), {})[directory] = trained
+    views: dict[str, dict[str, object]] = {}
+    for entity_text, group in grouped.items():
+        view_args = argparse.Namespace(**{**vars(args), "entity_text": entity_text})
+        # the selection split as the members were trained: one for all where it tunes anything
+        (_, (dev_rows, _), test), selection = splits_as_trained(
+            parser, view_args, group, one_dev_split=args.tune_none_scale
+        )
+        views[entity_text] = {"test": test, "dev": dev_rows, "selection": selection}
+    first = next(iter(views.values()))
+    for entity_text, view in list(views.items())[1:]:
+        if view["selection"] != first["selection"] and args.tune_none_scale:
+            parser.error(f"the runs were selected on different dev splits: {list(views)}")
+        for split in ("test", "dev"):
+            mine = view[split][0] if split == "test" else view[split]
+            theirs = first[split][0] if split == "test" else first[split]
+            if pair_keys(mine) != pair_keys(theirs):
+                parser.error(
+                    f"--mixed-entity-text: the {split} pairs read with {entity_text!r} are not "
+                    f"those read with {next(iter(views))!r}"
+                )
+    return views
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_corpus_arguments(parser)
@@ -49,22 +96,27 @@ def main() -> None:
         action="store_true",
         help="also score test with the none-probability scale chosen on each member's dev split",
     )
+    parser.add_argument(
+        "--mixed-entity-text",
+        action="store_true",
+        help="members may differ in --entity-text: each reads the texts it was trained with",
+    )
     args = parser.parse_args()
 
     results = {
         directory: json.loads((directory / "result.json").read_text()) for directory in args.members
     }
-    # the selection split as the members were trained: one for all where it tunes anything
-    (_, (dev_rows, _), (rows, counts)), selection = splits_as_trained(
-        parser, args, results, one_dev_split=args.tune_none_scale
-    )
+    views = entity_text_views(parser, args, results)
+    view_names = list(views)
+    # every view's pairs are the same pairs in the same order; the first view's rows give the gold
+    rows, counts = views[view_names[0]]["test"]
+    dev_rows = views[view_names[0]]["dev"]
+    selection = views[view_names[0]]["selection"]
     members = [
         (directory, trained, RelationClassifier.load(directory / "final"))
         for directory, trained in results.items()
     ]
-    texts = [row["text"] for row in rows]
     gold = [row["label"] for row in rows]
-    dev_texts = [row["text"] for row in dev_rows]
     dev_gold = [row["label"] for row in dev_rows]
     unreachable = counts["gold_relations_unreachable"]
     labels = members[0][2].labels
@@ -85,6 +137,9 @@ def main() -> None:
     for directory, trained, classifier in members:
         if classifier.labels != labels:
             parser.error(f"{directory}: labels {classifier.labels}, not {labels}")
+        view = views[member_view(args, trained)]
+        texts = [row["text"] for row in view["test"][0]]
+        dev_texts = [row["text"] for row in view["dev"]]
         probabilities, stats = relation_probabilities(classifier, texts, batch_size=args.batch_size)
         total = probabilities if total is None else total + probabilities
         seconds += stats.seconds
@@ -93,6 +148,7 @@ def main() -> None:
             {
                 "member": str(directory),
                 "seed": trained["settings"]["seed"],
+                "entity_text": trained["entity_text"],
                 "positive_micro_f1": scores["positive_micro_f1"],
                 "positive_macro_f1": scores["positive_macro_f1"],
                 "examples_per_second": round(stats.examples_per_second, 1),
@@ -107,7 +163,7 @@ def main() -> None:
     predicted = [labels[i] for i in (total / len(members)).argmax(-1)]
     result = {
         "corpus": args.corpus,
-        "entity_text": args.entity_text,
+        "entity_text": view_names if args.mixed_entity_text else args.entity_text,
         "same_text_pairs": args.same_text_pairs,
         "limit_documents": args.limit_documents,
         "members": alone,
@@ -116,7 +172,7 @@ def main() -> None:
         ),
         "ensemble": {
             **score_predictions(gold, predicted, unreachable),
-            "examples_per_second": round(len(texts) / seconds, 1) if seconds else None,
+            "examples_per_second": round(len(rows) / seconds, 1) if seconds else None,
         },
         "ensemble_tuned": (
             tuned(dev_total / len(members), total / len(members)) if args.tune_none_scale else None
