@@ -11,8 +11,9 @@ writes it to ``<output>/result.json``.
 
 ``--mixed-entity-text`` lets the members differ in ``--entity-text`` (e.g. ``type`` and
 ``all_types`` students of the same corpus): each member reads the texts it was trained with, and
-the pairs of every view are checked to be the same, in the same order (document, head and tail
-ids, gold label), before their distributions are averaged.
+the test pairs of every view (and the dev pairs, with ``--tune-none-scale``) are checked to be the
+same, in the same order (document, head and tail ids, gold label), before their distributions are
+averaged.
 
 ``--tune-none-scale`` also chooses a decision threshold on the members' own selection split (the
 held-out training documents, rebuilt with the seed and fraction each member recorded, or
@@ -74,7 +75,8 @@ def entity_text_views(
     for entity_text, view in list(views.items())[1:]:
         if view["selection"] != first["selection"] and args.tune_none_scale:
             parser.error(f"the runs were selected on different dev splits: {list(views)}")
-        for split in ("test", "dev"):
+        # dev is read only to tune; untuned members may have been selected on other dev splits
+        for split in ("test", "dev") if args.tune_none_scale else ("test",):
             mine = view[split][0] if split == "test" else view[split]
             theirs = first[split][0] if split == "test" else first[split]
             if pair_keys(mine) != pair_keys(theirs):
