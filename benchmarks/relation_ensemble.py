@@ -57,7 +57,7 @@ def entity_text_views(
     parser: argparse.ArgumentParser, args: argparse.Namespace, results: dict[Path, dict]
 ) -> dict[str, dict[str, object]]:
     """Per ``--entity-text`` the members read, the dev and test splits rebuilt as they were
-    trained (:func:`splits_as_trained`): ``{"test": (rows, counts), "dev": rows, "selection"}``.
+    trained (:func:`splits_as_trained`): ``{"test": rows, "test_counts", "dev": rows, "selection"}``.
     Stops through ``parser.error`` when two views' pairs differ (``--mixed-entity-text``) or the
     members were selected on different dev splits where anything is tuned."""
     grouped: dict[str, dict[Path, dict]] = {}
@@ -67,19 +67,22 @@ def entity_text_views(
     for entity_text, group in grouped.items():
         view_args = argparse.Namespace(**{**vars(args), "entity_text": entity_text})
         # the selection split as the members were trained: one for all where it tunes anything
-        (_, (dev_rows, _), test), selection = splits_as_trained(
+        (_, (dev_rows, _), (test_rows, test_counts)), selection = splits_as_trained(
             parser, view_args, group, one_dev_split=args.tune_none_scale
         )
-        views[entity_text] = {"test": test, "dev": dev_rows, "selection": selection}
+        views[entity_text] = {
+            "test": test_rows,
+            "test_counts": test_counts,
+            "dev": dev_rows,
+            "selection": selection,
+        }
     first = next(iter(views.values()))
     for entity_text, view in list(views.items())[1:]:
         if view["selection"] != first["selection"] and args.tune_none_scale:
             parser.error(f"the runs were selected on different dev splits: {list(views)}")
         # dev is read only to tune; untuned members may have been selected on other dev splits
         for split in ("test", "dev") if args.tune_none_scale else ("test",):
-            mine = view[split][0] if split == "test" else view[split]
-            theirs = first[split][0] if split == "test" else first[split]
-            if pair_keys(mine) != pair_keys(theirs):
+            if pair_keys(view[split]) != pair_keys(first[split]):
                 parser.error(
                     f"--mixed-entity-text: the {split} pairs read with {entity_text!r} are not "
                     f"those read with {next(iter(views))!r}"
@@ -111,9 +114,13 @@ def main() -> None:
     views = entity_text_views(parser, args, results)
     view_names = list(views)
     # every view's pairs are the same pairs in the same order; the first view's rows give the gold
-    rows, counts = views[view_names[0]]["test"]
-    dev_rows = views[view_names[0]]["dev"]
-    selection = views[view_names[0]]["selection"]
+    first = views[view_names[0]]
+    rows, counts, dev_rows, selection = (
+        first["test"],
+        first["test_counts"],
+        first["dev"],
+        first["selection"],
+    )
     members = [
         (directory, trained, RelationClassifier.load(directory / "final"))
         for directory, trained in results.items()
@@ -140,7 +147,7 @@ def main() -> None:
         if classifier.labels != labels:
             parser.error(f"{directory}: labels {classifier.labels}, not {labels}")
         view = views[member_view(args, trained)]
-        texts = [row["text"] for row in view["test"][0]]
+        texts = [row["text"] for row in view["test"]]
         dev_texts = [row["text"] for row in view["dev"]]
         probabilities, stats = relation_probabilities(classifier, texts, batch_size=args.batch_size)
         total = probabilities if total is None else total + probabilities
