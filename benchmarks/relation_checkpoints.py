@@ -16,7 +16,8 @@ chosen on the selection split or fixed in advance, never on test:
 * ``last``: the final checkpoint;
 * ``snapshot_last_k``: the distributions of the last ``k`` checkpoints averaged (a snapshot
   ensemble: one training run, ``k`` models at prediction);
-* ``weights_last_k``: the weights of the last ``k`` checkpoints averaged (one model);
+* ``weights_last_k``: the weights of the last ``k`` checkpoints averaged (one model; left out
+  with ``--no-weight-averages``, which then scores nothing but the checkpoints themselves);
 
 ``--from-epoch`` and ``--every`` choose which checkpoints take part (e.g. ``--every 2`` keeps the
 epoch ends of a run checkpointed every half epoch); the caches are per checkpoint, so runs scored
@@ -128,6 +129,12 @@ def main() -> None:
     parser.add_argument(
         "--bf16", action="store_true", help="predict under bf16 autocast (as training evaluates)"
     )
+    parser.add_argument(
+        "--no-weight-averages",
+        action="store_true",
+        help="leave out the weights_last_k rules (k checkpoints averaged into one more model per "
+        "run to score); every other rule reads only the checkpoints' own distributions",
+    )
     args = parser.parse_args()
 
     trained = {run: json.loads((run / "result.json").read_text()) for run in args.runs}
@@ -201,6 +208,8 @@ def main() -> None:
             rules[f"snapshot_last_{k}"] = {
                 split: np.mean([d[split] for d in each[-k:]], axis=0) for split in texts
             }
+            if args.no_weight_averages:
+                continue
             rules[f"weights_last_{k}"] = distributions(
                 classifier,
                 weight_files[-k:],
@@ -260,6 +269,7 @@ def main() -> None:
         "bf16": args.bf16,
         "from_epoch": args.from_epoch,
         "every": args.every,
+        "weight_averages": not args.no_weight_averages,
         "summary_test_positive_micro_f1": summary,
         "runs": per_run,
         "ensembles": ensembles,
